@@ -1,0 +1,115 @@
+"""Starting points for the fit from a grid derived from the data.
+
+Given the shape parameters (c0, c, d, f), the BNSL is linear in (a, b), so the
+grid covers only the shape: for every grid point a weighted linear least-squares
+solve gives a and b, with weights 1/(1+|y|)^2 that make squared y errors
+approximate the squared symlog errors. Exponents are scaled by the width of the
+observed ln-x range (so that x^c changes y between about 1.1x and 3000x across
+the data), break locations are spread evenly in ln x inside the observed range,
+and sharpness spans from near-kinks to bends a third of the range wide. No grid
+needs to be set by hand.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from offline_scaling.scaling import model
+from offline_scaling.scaling import refine
+from offline_scaling.scaling import transform
+
+# ln-range change of x^c across the data: c * span.
+_EXPONENT_SPANS = (0.1, 0.3, 1.0, 3.0, 8.0)
+_SHARPNESS_SPANS = (0.02, 0.08, 0.3)
+# Break locations per break count: the grid grows as (locations choose k).
+_N_LOCATIONS = {1: 8, 2: 6}
+_DEFAULT_N_LOCATIONS = 5
+# Grid rows evaluated at once, to bound memory at k >= 2.
+_CHUNK = 8192
+
+
+def _axes(data: refine.Data, n_breaks: int):
+  """1-D value sets: c0, c (k, one set), ln d' (per break), ln f (per break)."""
+  span = data.span
+  magnitudes = np.asarray(_EXPONENT_SPANS) / span
+  exponents = np.concatenate([-magnitudes[::-1], magnitudes])
+  # c0 = 0 is the same curve as a constant for k = 0, but a flat start then a
+  # break for k >= 1.
+  c0 = exponents if n_breaks == 0 else np.insert(exponents, exponents.size // 2,
+                                                 0.0)
+  n_loc = _N_LOCATIONS.get(n_breaks, _DEFAULT_N_LOCATIONS)
+  locations = data.u.min() + span * (np.arange(n_loc) + 0.5) / n_loc
+  log_f = np.log(span * np.asarray(_SHARPNESS_SPANS))
+  return c0, exponents, locations, log_f
+
+
+def _shape_grid(data: refine.Data, n_breaks: int) -> np.ndarray:
+  """(G, 3k + 1) rows (c0, c_1..k, ln d'_1..k, ln f_1..k).
+
+  Breaks are ordered by location (d_1 < d_2 < ...) to skip permutations, and
+  share one sharpness to keep the grid small; the refinement frees both.
+  """
+  c0, exponents, locations, log_f = _axes(data, n_breaks)
+  k = n_breaks
+  rows = [
+      (c_0, *cs, *ds, *(lf,) * k)
+      for c_0 in c0
+      for cs in itertools.product(exponents, repeat=k)
+      for ds in itertools.combinations(locations, k)
+      for lf in (log_f if k else log_f[:1])
+  ]
+  return np.asarray(rows, dtype=float)
+
+
+def _losses(data: refine.Data, shapes: np.ndarray,
+            n_breaks: int) -> tuple[np.ndarray, np.ndarray]:
+  """Mean squared symlog error (G,) and the solved (a, b') (G, 2) per row."""
+  k = n_breaks
+  g = np.exp(model.log_shape(data.u, shapes[:, 0], shapes[:, 1:1 + k],
+                             shapes[:, 1 + k:1 + 2 * k],
+                             np.exp(shapes[:, 1 + 2 * k:])))
+  w = transform.symlog_slope(data.y)**2
+  w = w / w.sum()
+  g_mean = g @ w
+  y_mean = w @ data.y
+  g_centred = g - g_mean[:, None]
+  var = (g_centred**2) @ w
+  cov = g_centred @ (w * (data.y - y_mean))
+  # A flat shape (var 0) only supports the constant fit.
+  b = np.divide(cov, var, out=np.zeros_like(cov), where=var > 1e-300)
+  a = y_mean - b * g_mean
+  with np.errstate(invalid="ignore"):
+    err = transform.symlog(a[:, None] + b[:, None] * g) - transform.symlog(
+        data.y)
+    loss = np.mean(err**2, axis=1)
+  return np.where(np.isfinite(loss), loss, np.inf), np.stack([a, b], axis=1)
+
+
+def starts(data: refine.Data, n_breaks: int, n_starts: int) -> np.ndarray:
+  """The best grid points as starting thetas, one per set of break locations.
+
+  The location of the breaks is what local refinement cannot move far, so the
+  starts are the best rows of the `n_starts` best location sets rather than the
+  `n_starts` best rows, which are mostly neighbours of a single minimum.
+
+  Args:
+    data: the points (at least two distinct x).
+    n_breaks: k.
+    n_starts: how many starts to return.
+
+  Returns:
+    (min(n_starts, number of location sets), 3 + 3k) thetas, best first.
+  """
+  k = n_breaks
+  shapes = _shape_grid(data, k)
+  losses, linear = zip(*(_losses(data, shapes[i:i + _CHUNK], k)
+                         for i in range(0, len(shapes), _CHUNK)))
+  losses, linear = np.concatenate(losses), np.concatenate(linear)
+  _, location_set = np.unique(shapes[:, 1 + k:1 + 2 * k], axis=0,
+                              return_inverse=True)
+  by_loss = np.argsort(losses, kind="stable")
+  _, first = np.unique(location_set[by_loss], return_index=True)
+  best = by_loss[np.sort(first)[:n_starts]]
+  return np.concatenate([linear[best], shapes[best]], axis=1)
