@@ -174,17 +174,22 @@ def loss(params, policy: Policy, batch: dict, config: ml_collections.ConfigDict)
   log_prob = dist.log_prob(batch["actions"])
   adv = batch["advantages"]
   adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-  ratio = jnp.exp(log_prob - batch["log_probs"])
-  surrogate = jnp.minimum(ratio * adv,
-                          jnp.clip(ratio, 1 - config.clip_eps, 1 + config.clip_eps) * adv)
-  policy_loss = -surrogate.mean()
+  policy_loss = clipped_surrogate_loss(log_prob, batch["log_probs"], adv, config.clip_eps)
   value_loss = ((value_pred - batch["returns"]) ** 2).mean()
   entropy = dist.entropy().mean()
   total = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy
+  ratio = jnp.exp(log_prob - batch["log_probs"])
   metrics = dict(policy_loss=policy_loss, value_loss=value_loss, entropy=entropy,
                  approx_kl=((ratio - 1) - jnp.log(ratio)).mean(),
                  clip_frac=(jnp.abs(ratio - 1) > config.clip_eps).mean())
   return total, metrics
+
+
+def clipped_surrogate_loss(log_prob, old_log_prob, advantages, clip_eps: float):
+  """−mean(min(ρ·A, clip(ρ, 1 − ε, 1 + ε)·A)) with ρ = exp(log π − log π_old); all [B]."""
+  ratio = jnp.exp(log_prob - old_log_prob)
+  clipped = jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps)
+  return -jnp.minimum(ratio * advantages, clipped * advantages).mean()
 
 
 def update(state: TrainState, rollout: dict, config: ml_collections.ConfigDict):

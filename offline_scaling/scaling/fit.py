@@ -15,8 +15,10 @@ from offline_scaling.scaling import model
 from offline_scaling.scaling import refine
 from offline_scaling.scaling import transform
 
-# Grid points refined by least squares; the best result is kept.
-_N_STARTS = 100
+# Restarts: this many grid starts get a short least-squares run (this many
+# evaluations per parameter), then the best one is run to convergence.
+_N_SCREEN = 32
+_SCREEN_EVALS_PER_PARAM = 3
 # A model with more breaks is chosen only if its validation RMSLE beats every
 # simpler one by more than this relative margin (plus 1e-6 for noise-free data).
 _SELECTION_SLACK = 0.02
@@ -137,38 +139,40 @@ def _check_enough_x(x: np.ndarray, n_breaks: int, where: str) -> None:
   if distinct < needed:
     raise OfflineScalingError(
         f"x has {distinct} distinct values {where} but a {n_breaks}-break BNSL "
-        f"has {needed} parameters; use fewer breaks or more x values.")
+        f"has {needed} parameters; use a smaller n_breaks or more x values.")
 
 
 def _fit_fixed_k(x: np.ndarray, y: np.ndarray,
                  n_breaks: int) -> model.BNSLParams:
-  """Grid search then least squares from the best grid points; the best wins."""
+  """Grid search, short least squares from many grid starts, then the best of
+  those run to convergence."""
   data = refine.Data.from_xy(x, y)
-  results = [refine.refine(data, theta, n_breaks)
-             for theta in grid.starts(data, n_breaks, _N_STARTS)]
-  theta, _ = min(results, key=lambda r: r[1])
+  screened, _ = min(
+      (refine.refine(data, theta, n_breaks, _SCREEN_EVALS_PER_PARAM)
+       for theta in grid.starts(data, n_breaks, _N_SCREEN)),
+      key=lambda r: r[1])
+  theta, _ = refine.refine(data, screened, n_breaks)
   return refine.theta_to_params(theta, n_breaks, data.log_x0)
 
 
 def _choose_n_breaks(x: np.ndarray, y: np.ndarray, max_breaks: int,
-                     n_validation: int) -> tuple[int, dict[int, float]]:
+                     holdout: int) -> tuple[int, dict[int, float]]:
   """Picks k by extrapolation error on the largest x of the training data.
 
-  Each feasible k in 0..max_breaks is fitted on all but the `n_validation`
-  largest distinct x (fewer if needed to keep 3 to fit on) and scored on those.
+  The validation x are the `holdout` largest distinct training x, or only the
+  largest one when that many would leave too few to fit `max_breaks` breaks.
+  Each k in 0..max_breaks that fits on the rest is fitted and scored there.
 
   Returns:
-    The chosen k and {k: validation RMSLE} (empty if only k = 0 was feasible).
+    The chosen k and {k: validation RMSLE} (empty if only k = 0 fits).
   """
   distinct = np.unique(x)
-  n_validation = min(n_validation, distinct.size - model.n_params(0))
-  if n_validation < 1:
-    return 0, {}
-  fit_mask = x < distinct[-n_validation]
+  n_validation = max(1, min(holdout, distinct.size - model.n_params(max_breaks)))
   n_fit = distinct.size - n_validation
   candidates = [k for k in range(max_breaks + 1) if model.n_params(k) <= n_fit]
-  if len(candidates) == 1:
+  if len(candidates) <= 1:
     return 0, {}
+  fit_mask = x < distinct[-n_validation]
   errors = {
       k: transform.rmsle(
           y[~fit_mask],
@@ -180,7 +184,7 @@ def _choose_n_breaks(x: np.ndarray, y: np.ndarray, max_breaks: int,
 
 
 def fit_bnsl(x, y, n_breaks: int | None = None, holdout: int = 0, *,
-             max_breaks: int = 2, n_bootstrap: int = 0,
+             max_breaks: int = 2, n_bootstrap: int = 100,
              seed: int = 0) -> BNSLFit:
   """Fits a Broken Neural Scaling Law y ~ BNSL(x) by least squares on symlog y.
 
@@ -190,8 +194,8 @@ def fit_bnsl(x, y, n_breaks: int | None = None, holdout: int = 0, *,
     y: (n,) targets (loss, return), any sign: errors are measured after
       `transform.symlog`, which is ln(y + 1) for y >= 0.
     n_breaks: number of breaks k >= 0; None chooses it among 0..max_breaks by
-      the error on the largest max(1, holdout) distinct training x after
-      fitting on the smaller ones.
+      the error on the largest training x (as many as `holdout`, or one if
+      that leaves too few to fit max_breaks) after fitting on the smaller ones.
     holdout: number of largest distinct x (with all their seeds) kept out of
       the fit to measure extrapolation error.
     max_breaks: largest k tried when n_breaks is None.
@@ -229,7 +233,7 @@ def fit_bnsl(x, y, n_breaks: int | None = None, holdout: int = 0, *,
   validation_rmsle = {}
   if n_breaks is None:
     n_breaks, validation_rmsle = _choose_n_breaks(x[train], y[train],
-                                                  max_breaks, max(1, holdout))
+                                                  max_breaks, holdout)
   params = _fit_fixed_k(x[train], y[train], n_breaks)
   boot = bootstrap.bootstrap_params(x[train], y[train], params, n_bootstrap,
                                     np.random.default_rng(seed))

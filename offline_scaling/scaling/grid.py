@@ -45,22 +45,31 @@ def _axes(data: refine.Data, n_breaks: int):
   return c0, exponents, locations, log_f
 
 
-def _shape_grid(data: refine.Data, n_breaks: int) -> np.ndarray:
-  """(G, 3k + 1) rows (c0, c_1..k, ln d'_1..k, ln f_1..k).
+def _shape_grid(data: refine.Data,
+                n_breaks: int) -> tuple[np.ndarray, np.ndarray]:
+  """Grid rows (c0, c_1..k, ln d'_1..k, ln f_1..k) and their family ids.
 
   Breaks are ordered by location (d_1 < d_2 < ...) to skip permutations, and
-  share one sharpness to keep the grid small; the refinement frees both.
+  share one sharpness to keep the grid small; the refinement frees both. A
+  family is a sign of c0, a set of exponent changes and a set of locations:
+  the choices that local refinement cannot undo.
+
+  Returns:
+    (G, 3k + 1) rows and (G,) integer family ids.
   """
   c0, exponents, locations, log_f = _axes(data, n_breaks)
   k = n_breaks
-  rows = [
-      (c_0, *cs, *ds, *(lf,) * k)
-      for c_0 in c0
-      for cs in itertools.product(exponents, repeat=k)
-      for ds in itertools.combinations(locations, k)
-      for lf in (log_f if k else log_f[:1])
-  ]
-  return np.asarray(rows, dtype=float)
+  changes = np.asarray(list(itertools.product(exponents, repeat=k)))
+  places = np.asarray(list(itertools.combinations(locations, k)))
+  log_f = log_f if k else log_f[:1]
+  i0, ic, ip, i_f = (i.ravel() for i in np.meshgrid(
+      np.arange(c0.size), np.arange(len(changes)), np.arange(len(places)),
+      np.arange(log_f.size), indexing="ij"))
+  rows = np.concatenate(
+      [c0[i0, None], changes[ic], places[ip],
+       np.repeat(log_f[i_f, None], k, axis=1)], axis=1)
+  family = (np.sign(c0[i0]).astype(int) + 1) + 3 * (ic + len(changes) * ip)
+  return rows, family
 
 
 def _losses(data: refine.Data, shapes: np.ndarray,
@@ -88,11 +97,10 @@ def _losses(data: refine.Data, shapes: np.ndarray,
 
 
 def starts(data: refine.Data, n_breaks: int, n_starts: int) -> np.ndarray:
-  """The best grid points as starting thetas, one per set of break locations.
+  """The best grid point of each of the `n_starts` best families, as thetas.
 
-  The location of the breaks is what local refinement cannot move far, so the
-  starts are the best rows of the `n_starts` best location sets rather than the
-  `n_starts` best rows, which are mostly neighbours of a single minimum.
+  The best rows overall are mostly neighbours of a single minimum; one start
+  per family spreads the restarts over the distinct shapes instead.
 
   Args:
     data: the points (at least two distinct x).
@@ -100,16 +108,13 @@ def starts(data: refine.Data, n_breaks: int, n_starts: int) -> np.ndarray:
     n_starts: how many starts to return.
 
   Returns:
-    (min(n_starts, number of location sets), 3 + 3k) thetas, best first.
+    (min(n_starts, number of families), 3 + 3k) thetas, best first.
   """
-  k = n_breaks
-  shapes = _shape_grid(data, k)
-  losses, linear = zip(*(_losses(data, shapes[i:i + _CHUNK], k)
+  shapes, family = _shape_grid(data, n_breaks)
+  losses, linear = zip(*(_losses(data, shapes[i:i + _CHUNK], n_breaks)
                          for i in range(0, len(shapes), _CHUNK)))
   losses, linear = np.concatenate(losses), np.concatenate(linear)
-  _, location_set = np.unique(shapes[:, 1 + k:1 + 2 * k], axis=0,
-                              return_inverse=True)
   by_loss = np.argsort(losses, kind="stable")
-  _, first = np.unique(location_set[by_loss], return_index=True)
+  _, first = np.unique(family[by_loss], return_index=True)
   best = by_loss[np.sort(first)[:n_starts]]
   return np.concatenate([linear[best], shapes[best]], axis=1)

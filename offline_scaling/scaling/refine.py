@@ -20,7 +20,8 @@ from offline_scaling.scaling import transform
 # Tight tolerances: noise-free data should be matched to well under 1% even when
 # extrapolated a decade beyond the fitted range.
 _TOL = 1e-10
-_MAX_NFEV_PER_PARAM = 100
+# Default budget of residual evaluations per parameter: enough to converge.
+_EVALS_PER_PARAM = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,14 +93,15 @@ def bounds(data: Data, n_breaks: int) -> tuple[np.ndarray, np.ndarray]:
   return lo, hi
 
 
-def refine(data: Data, theta0: np.ndarray,
-           n_breaks: int) -> tuple[np.ndarray, float]:
+def refine(data: Data, theta0: np.ndarray, n_breaks: int,
+           evals_per_param: int = _EVALS_PER_PARAM) -> tuple[np.ndarray, float]:
   """Minimises sum_j (T(y_hat_j) - T(y_j))^2 from theta0.
 
   Args:
     data: the points.
-    theta0: (3 + 3k,) start, inside `bounds(data, n_breaks)`.
+    theta0: (3 + 3k,) start (clipped into `bounds(data, n_breaks)`).
     n_breaks: k.
+    evals_per_param: budget of residual evaluations, per parameter.
 
   Returns:
     The optimum (3 + 3k,) and its mean squared symlog error.
@@ -133,5 +135,5 @@ def refine(data: Data, theta0: np.ndarray,
   result = optimize.least_squares(
       residuals, np.clip(theta0, lo, hi), jac=jacobian, bounds=(lo, hi),
       x_scale="jac", xtol=_TOL, ftol=_TOL, gtol=_TOL,
-      max_nfev=_MAX_NFEV_PER_PARAM * theta0.size)
+      max_nfev=evals_per_param * theta0.size)
   return result.x, float(np.mean(result.fun**2))
