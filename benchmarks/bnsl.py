@@ -80,12 +80,15 @@ def main(_):
   machine = {"platform": platform.platform(), "processor": platform.processor(),
              "cpu_count": os.cpu_count(), "python": platform.python_version(),
              "numpy": np.__version__, "scipy": scipy.__version__,
-             "blas_threads": os.environ["OPENBLAS_NUM_THREADS"]}
+             "blas_threads": os.environ["OPENBLAS_NUM_THREADS"],
+             # Other jobs on the machine slow the fits down: record how busy it was.
+             "load_avg_1min": os.getloadavg()[0]}
   out = epath.Path(F.out)
   out.parent.mkdir(parents=True, exist_ok=True)
   out.write_text(json.dumps({"machine": machine, "repeats": F.repeats,
                              "cases": rows}, indent=1))
-  print(f"machine: {machine['platform']}, {machine['cpu_count']} CPUs; {out}")
+  print(f"machine: {machine['platform']}, {machine['cpu_count']} CPUs, load "
+        f"{machine['load_avg_1min']:.1f}; {out}")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ from offline_scaling.scaling import refine
 
 
 def resample_within_x(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-  """Indices (n,) that draw, for every distinct x, as many of its points (seeds)
-  with replacement as it has; every x keeps its weight in the fit."""
+  """Bootstrap indices (n,) into x: each x's points (seeds) drawn with replacement.
+
+  Every distinct x keeps its number of points, hence its weight in the fit.
+  """
   order = np.argsort(x, kind="stable")
   _, first, counts = np.unique(x[order], return_index=True, return_counts=True)
   offsets = np.floor(rng.random(x.size) * np.repeat(counts, counts)).astype(int)

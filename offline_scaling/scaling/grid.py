@@ -30,7 +30,7 @@ _DEFAULT_N_LOCATIONS = 5
 _CHUNK = 8192
 
 
-def _axes(data: refine.Data, n_breaks: int):
+def _axes(data: refine.Data, n_breaks: int) -> tuple[np.ndarray, ...]:
   """1-D value sets: c0, c (k, one set), ln d' (per break), ln f (per break)."""
   span = data.span
   magnitudes = np.asarray(_EXPONENT_SPANS) / span

@@ -3,12 +3,13 @@
 The optimiser works on theta = (a, b', c0, c_1..k, ln d'_1..k, ln f_1..k) with
 x' = x / x0 and x0 the geometric centre of the observed x range: b' and d' are
 then of order one whatever the units of x (parameter counts reach 1e9), and the
-logs keep d and f positive without constraints.
+logs keep d and f positive.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 from scipy import optimize
@@ -51,7 +52,7 @@ class Data:
     return float(self.u.max() - self.u.min())
 
 
-def split_theta(theta: np.ndarray, n_breaks: int):
+def split_theta(theta: np.ndarray, n_breaks: int) -> tuple[Any, ...]:
   """Splits a (3 + 3k,) theta into a, b', c0, c (k,), ln d' (k,), ln f (k,)."""
   k = n_breaks
   return (theta[0], theta[1], theta[2], theta[3:3 + k], theta[3 + k:3 + 2 * k],

@@ -1,0 +1,35 @@
+"""Launch scripts: --help works, bad flags give one line naming the flag."""
+
+import pytest
+
+SCRIPTS = {"experiments.pybullet_experts": "--checkpoint_every",
+           "experiments.pybullet_collect": "--episodes_per_policy",
+           "experiments.quickstart": "--workdir",
+           "experiments.fit_scaling_laws": "--group_by"}
+
+
+@pytest.mark.parametrize("module,flag", SCRIPTS.items())
+def test_help(script, module, flag):
+  proc = script(module, "--help")  # absl exits 1 after printing usage
+  assert "Traceback" not in proc.stderr
+  assert f"python -m {module}" in proc.stdout and f"{flag}:" in proc.stdout
+
+
+@pytest.mark.parametrize("module,args,expected", [
+    ("experiments.pybullet_experts", ["--workdir=/tmp/x", "--env=humanoid"],
+     "unknown env 'humanoid'"),
+    ("experiments.pybullet_experts", ["--workdir=/tmp/x", "--total_steps=1234"],
+     "--total_steps=1234 must be a positive multiple"),
+    ("experiments.pybullet_experts", ["--workdir=/tmp/x", "--task_index=3", "--num_tasks=2"],
+     "--task_index=3"),
+    ("experiments.pybullet_collect", ["--zoo=/nonexistent/zoo", "--out=/tmp/x"],
+     "expert zoo '/nonexistent/zoo' does not exist"),
+    ("experiments.pybullet_collect", ["--zoo=/tmp", "--out=/tmp/x", "--episodes_per_policy=0"],
+     "--episodes_per_policy=0"),
+])
+def test_bad_input_is_one_line(script, module, args, expected):
+  proc = script(module, *args)
+  assert proc.returncode == 1
+  assert "Traceback" not in proc.stderr
+  errors = [l for l in proc.stderr.splitlines() if l.startswith("error: ")]
+  assert len(errors) == 1 and expected in errors[0], proc.stderr[-2000:]
