@@ -37,9 +37,6 @@ from etils import epath
 
 from offline_scaling.errors import OfflineScalingError
 
-# tf.data only: TensorFlow must never claim an accelerator that JAX needs.
-tf.config.set_visible_devices([], "GPU")
-
 TMP_SUFFIX = ".tmp"
 
 

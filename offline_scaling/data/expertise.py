@@ -1,0 +1,141 @@
+"""Expertise selection: which experts' data make a dataset of expertise level e.
+
+Each policy has a value (the mean return of its collected episodes). For a
+level e in (0, 1]:
+
+1. keep the *eligible* policies, by one of two named rules
+   * `value`: value ≤ v_min + e·(v_max − v_min) over the whole table;
+   * `rank`:  the ⌊e·N⌋ lowest-valued of the N policies (ties broken by id);
+2. sub-sample P of them evenly along the value ordering: indices
+   round(linspace(0, n − 1, P)) of the n eligible ones sorted by value, so the
+   weakest and the best eligible policy are always in (P = 1 takes the best);
+   with n ≤ P all n are taken and the summary says so.
+
+The dataset is the concatenation of the selected policies' episodes. For Atari
+(`episode_ranges`) a fixed total of episodes is split evenly over the chosen
+policies, taken from the middle of each checkpoint's episodes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Sequence
+
+import numpy as np
+
+from offline_scaling.data.policy_table import PolicyRecord
+from offline_scaling.errors import OfflineScalingError
+
+RULES = ("value", "rank")
+POSITIONS = ("middle", "first", "last")
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+  """The outcome of `select_policies`; saved with every training run.
+
+  Attributes:
+    rule, expertise, num_policies: the request (num_policies = P).
+    threshold: the value threshold (`value` rule) or the value of the last
+      eligible policy (`rank` rule).
+    num_eligible: n, the policies that passed the threshold.
+    policy_ids, values: the selected policies, by increasing value.
+    best_value: the value of the best selected policy (the best data-collecting expert).
+    note: "" or why fewer than P policies were selected.
+  """
+  rule: str
+  expertise: float
+  num_policies: int
+  threshold: float
+  num_eligible: int
+  policy_ids: tuple[str, ...]
+  values: tuple[float, ...]
+  best_value: float
+  note: str
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
+
+
+def _check(expertise, num_policies, rule, n_table):
+  if rule not in RULES:
+    raise OfflineScalingError(f"selection rule '{rule}' is not one of {RULES}")
+  if not (isinstance(expertise, (int, float)) and 0.0 < expertise <= 1.0):
+    raise OfflineScalingError(f"expertise={expertise!r} must be a number in (0, 1]")
+  if not (isinstance(num_policies, (int, np.integer)) and num_policies >= 1):
+    raise OfflineScalingError(f"num_policies={num_policies!r} must be an integer >= 1")
+  if n_table == 0:
+    raise OfflineScalingError("the policy table is empty: there is nothing to select")
+
+
+def select_policies(policy_table: Sequence[PolicyRecord], expertise: float,
+                    num_policies: int, rule: str = "value") -> Selection:
+  """Selects the policies of expertise level `expertise` (see the module docstring).
+
+  Pure and deterministic: the result depends only on the table's (id, value) pairs.
+
+  Raises:
+    OfflineScalingError: for a rule not in RULES, expertise outside (0, 1],
+      num_policies < 1, an empty table, a non-finite value, or a level that
+      selects no policy (`rank` with ⌊e·N⌋ = 0).
+  """
+  _check(expertise, num_policies, rule, len(policy_table))
+  ordered = sorted(policy_table, key=lambda p: (p.value, p.policy_id))
+  values = np.array([p.value for p in ordered], np.float64)
+  if not np.all(np.isfinite(values)):
+    bad = ordered[int(np.flatnonzero(~np.isfinite(values))[0])]
+    raise OfflineScalingError(f"policy '{bad.policy_id}' has non-finite value {bad.value}")
+  if rule == "value":
+    threshold = values[0] + expertise * (values[-1] - values[0])
+    # A relative tolerance so e = 1 keeps the best policy despite round-off.
+    n = int(np.sum(values <= threshold + 1e-12 * max(1.0, abs(threshold))))
+  else:
+    n = math.floor(expertise * len(ordered) + 1e-9)
+    if n == 0:
+      raise OfflineScalingError(
+          f"expertise={expertise} with rule 'rank' keeps ⌊{expertise}·{len(ordered)}⌋ = 0 "
+          "of the policies: raise the level or add policies")
+    threshold = float(values[n - 1])
+  eligible = ordered[:n]
+  if n <= num_policies:
+    chosen = eligible
+    note = "" if n == num_policies else (
+        f"only {n} policies are eligible at expertise {expertise} ({rule} rule); "
+        f"took all of them instead of {num_policies}")
+  else:
+    idx = [n - 1] if num_policies == 1 else np.round(
+        np.linspace(0, n - 1, num_policies)).astype(int)
+    chosen = [eligible[i] for i in idx]
+    note = ""
+  return Selection(rule=rule, expertise=float(expertise), num_policies=int(num_policies),
+                   threshold=float(threshold), num_eligible=n,
+                   policy_ids=tuple(p.policy_id for p in chosen),
+                   values=tuple(float(p.value) for p in chosen),
+                   best_value=float(chosen[-1].value), note=note)
+
+
+def episode_ranges(policy_table: Sequence[PolicyRecord], policy_ids: Sequence[str],
+                   total_episodes: int, position: str = "middle"
+                   ) -> dict[str, tuple[int, int]]:
+  """Splits `total_episodes` evenly over `policy_ids`: a [start, stop) per policy.
+
+  The first `total_episodes mod P` policies get one more. `position` picks
+  which of a policy's episodes: the `middle` ones (the convention of the
+  published Atari scaling setup), the `first` or the `last`. A policy with
+  fewer episodes than its share gives all it has.
+  """
+  if position not in POSITIONS:
+    raise OfflineScalingError(f"episode position '{position}' is not one of {POSITIONS}")
+  if total_episodes < len(policy_ids):
+    raise OfflineScalingError(
+        f"total_episodes={total_episodes} is fewer than the {len(policy_ids)} selected policies")
+  by_id = {p.policy_id: p for p in policy_table}
+  share, extra = divmod(total_episodes, len(policy_ids))
+  out = {}
+  for k, pid in enumerate(policy_ids):
+    available = by_id[pid].num_episodes
+    want = min(share + (k < extra), available)
+    start = {"first": 0, "middle": (available - want) // 2, "last": available - want}[position]
+    out[pid] = (start, start + want)
+  return out

@@ -1,0 +1,134 @@
+"""Episode sources: where a study's logged experience comes from.
+
+Every source (our PyBullet shards; RL Unplugged Atari raw files, its tfds
+version, Dopamine replay logs) gives the same two things upward:
+
+* `policies()`: the policy table, a list of `PolicyRecord` (value = mean
+  undiscounted return of the policy's episodes);
+* `episodes(policy_ids, episode_ranges=None)`: a `tf.data.Dataset` of whole
+  episodes of those policies, each a dict
+
+  | key            | dtype   | shape                 |                                           |
+  |----------------|---------|-----------------------|-------------------------------------------|
+  | observations   | float32 / uint8 | [L + 1, *obs_shape] | o_0 … o_L (Atari: single 84×84 frames)  |
+  | actions        | int32   | [L]                   | a_t                                       |
+  | rewards        | float32 | [L]                   | r_t after a_t (Atari: clipped to [−1, 1]) |
+  | discounts      | float32 | [L]                   | 0 where a_t led to a terminal state, else 1 |
+  | episode_return | float32 | []                    | undiscounted, unclipped Σ r_t             |
+  | policy_id      | string  | []                    |                                           |
+  | episode_index  | int32   | []                    | the episode's number among its policy's   |
+
+  `episode_ranges` optionally maps a policy id to a half-open range
+  [start, stop) of episode indices to keep (Atari takes the middle of each
+  checkpoint's episodes).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping, Protocol, Sequence
+
+import tensorflow as tf
+from etils import epath
+
+from offline_scaling.data import policy_table as policy_table_lib
+from offline_scaling.data.policy_table import PolicyRecord
+from offline_scaling.errors import OfflineScalingError
+
+EpisodeRanges = Mapping[str, tuple[int, int]]
+
+
+class EpisodeSource(Protocol):
+  """What every source provides (see the module docstring)."""
+
+  def policies(self) -> list[PolicyRecord]:
+    ...
+
+  def episodes(self, policy_ids: Sequence[str],
+               episode_ranges: EpisodeRanges | None = None) -> tf.data.Dataset:
+    ...
+
+
+def keep_episode_ranges(ds: tf.data.Dataset, episode_ranges: EpisodeRanges | None
+                        ) -> tf.data.Dataset:
+  """Keeps only episodes whose index lies in their policy's range (all when None)."""
+  if not episode_ranges:
+    return ds
+  ids = tf.constant(list(episode_ranges))
+  bounds = tf.constant([list(r) for r in episode_ranges.values()], tf.int32)
+  table = tf.lookup.StaticHashTable(
+      tf.lookup.KeyValueTensorInitializer(ids, tf.range(len(ids), dtype=tf.int32)), -1)
+
+  def keep(ep):
+    i = table.lookup(ep["policy_id"])
+    start, stop = bounds[tf.maximum(i, 0)][0], bounds[tf.maximum(i, 0)][1]
+    return (i < 0) | ((ep["episode_index"] >= start) & (ep["episode_index"] < stop))
+
+  return ds.filter(keep)
+
+
+_PYBULLET_FEATURES = {
+    "steps/observation": tf.io.RaggedFeature(tf.float32),
+    "steps/action": tf.io.RaggedFeature(tf.int64),
+    "steps/reward": tf.io.RaggedFeature(tf.float32),
+    "steps/discount": tf.io.RaggedFeature(tf.float32),
+    "episode/obs_dim": tf.io.FixedLenFeature([], tf.int64),
+    "episode/length": tf.io.FixedLenFeature([], tf.int64),
+    "episode/return": tf.io.FixedLenFeature([], tf.float32),
+    "episode/policy_id": tf.io.FixedLenFeature([], tf.string),
+    "episode/index": tf.io.FixedLenFeature([], tf.int64),
+}
+
+
+def parse_pybullet_episode(serialized: tf.Tensor) -> dict:
+  """One serialised PyBullet episode (see `episodes.py`) -> the common episode dict."""
+  f = tf.io.parse_single_example(serialized, _PYBULLET_FEATURES)
+  length = tf.cast(f["episode/length"], tf.int32)
+  return dict(
+      observations=tf.reshape(f["steps/observation"], [length + 1, -1]),
+      actions=tf.cast(f["steps/action"][:length], tf.int32),
+      rewards=f["steps/reward"][:length],
+      discounts=f["steps/discount"][:length],
+      episode_return=f["episode/return"],
+      policy_id=f["episode/policy_id"],
+      episode_index=tf.cast(f["episode/index"], tf.int32))
+
+
+class PybulletSource:
+  """Episode shards and policy table written by `experiments.pybullet_collect`.
+
+  Args:
+    root: the collection's output directory (holding `policy_table.json`).
+  """
+
+  def __init__(self, root: str | epath.Path):
+    self.root = epath.Path(root)
+    self._policies = policy_table_lib.read_policy_table(self.root)
+    self._by_id = {p.policy_id: p for p in self._policies}
+
+  def policies(self) -> list[PolicyRecord]:
+    return list(self._policies)
+
+  def shard_files(self, policy_ids: Sequence[str]) -> list[str]:
+    """The shard of each policy, in the given order; checks that each exists."""
+    files = []
+    for pid in policy_ids:
+      if pid not in self._by_id:
+        raise OfflineScalingError(f"policy '{pid}' is not in the policy table of '{self.root}'")
+      path = self.root / self._by_id[pid].shard
+      if not path.exists():
+        raise OfflineScalingError(
+            f"policy table of '{self.root}' lists shard '{path}' for policy '{pid}', "
+            "but the file does not exist")
+      files.append(os.fspath(path))
+    return files
+
+  def episodes(self, policy_ids: Sequence[str],
+               episode_ranges: EpisodeRanges | None = None,
+               cycle_length: int = 8) -> tf.data.Dataset:
+    """Episodes of `policy_ids`, read with a parallel interleave over their shards."""
+    files = tf.data.Dataset.from_tensor_slices(self.shard_files(policy_ids))
+    ds = files.interleave(tf.data.TFRecordDataset, cycle_length=cycle_length,
+                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(parse_pybullet_episode, num_parallel_calls=tf.data.AUTOTUNE)
+    return keep_episode_ranges(ds, episode_ranges)
