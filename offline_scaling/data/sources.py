@@ -20,7 +20,9 @@ version, Dopamine replay logs) gives the same two things upward:
 
   `episode_ranges` optionally maps a policy id to a half-open range
   [start, stop) of episode indices to keep (Atari takes the middle of each
-  checkpoint's episodes).
+  checkpoint's episodes). `shard=(index, count)` makes reader `index` of
+  `count` (one per host) read a disjoint part of the files, whose union is
+  all of them; files are read in the order the policy ids are given.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Mapping, Protocol, Sequence
 import tensorflow as tf
 from etils import epath
 
+from offline_scaling.data import episodes as episodes_lib
 from offline_scaling.data import policy_table as policy_table_lib
 from offline_scaling.data.policy_table import PolicyRecord
 from offline_scaling.errors import OfflineScalingError
@@ -44,8 +47,17 @@ class EpisodeSource(Protocol):
   def policies(self) -> list[PolicyRecord]:
     ...
 
+  def files(self, policy_ids: Sequence[str], shard: tuple[int, int] = (0, 1)) -> list[str]:
+    """The files `episodes(policy_ids, shard=shard)` reads."""
+    ...
+
+  def check_file(self, path: str) -> None:
+    """Reads a whole file; raises `OfflineScalingError` naming it if it is bad."""
+    ...
+
   def episodes(self, policy_ids: Sequence[str],
-               episode_ranges: EpisodeRanges | None = None) -> tf.data.Dataset:
+               episode_ranges: EpisodeRanges | None = None,
+               shard: tuple[int, int] = (0, 1)) -> tf.data.Dataset:
     ...
 
 
@@ -109,10 +121,12 @@ class PybulletSource:
   def policies(self) -> list[PolicyRecord]:
     return list(self._policies)
 
-  def shard_files(self, policy_ids: Sequence[str]) -> list[str]:
-    """The shard of each policy, in the given order; checks that each exists."""
+  def files(self, policy_ids: Sequence[str], shard: tuple[int, int] = (0, 1)) -> list[str]:
+    """The shard of each policy, in the given order, this reader's share of
+    them; checks that each exists."""
+    index, count = shard
     files = []
-    for pid in policy_ids:
+    for pid in list(policy_ids)[index::count]:
       if pid not in self._by_id:
         raise OfflineScalingError(f"policy '{pid}' is not in the policy table of '{self.root}'")
       path = self.root / self._by_id[pid].shard
@@ -125,10 +139,18 @@ class PybulletSource:
 
   def episodes(self, policy_ids: Sequence[str],
                episode_ranges: EpisodeRanges | None = None,
-               cycle_length: int = 8) -> tf.data.Dataset:
-    """Episodes of `policy_ids`, read with a parallel interleave over their shards."""
-    files = tf.data.Dataset.from_tensor_slices(self.shard_files(policy_ids))
+               shard: tuple[int, int] = (0, 1), cycle_length: int = 8) -> tf.data.Dataset:
+    """Episodes of `policy_ids`, read with a parallel interleave over their shards.
+
+    One shard file per policy, so reader `index` of `count` takes the files of
+    policies index, index + count, ….
+    """
+    files = tf.data.Dataset.from_tensor_slices(self.files(policy_ids, shard))
     ds = files.interleave(tf.data.TFRecordDataset, cycle_length=cycle_length,
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.map(parse_pybullet_episode, num_parallel_calls=tf.data.AUTOTUNE)
     return keep_episode_ranges(ds, episode_ranges)
+
+  def check_file(self, path: str) -> None:
+    for _ in episodes_lib.read_shard(path):
+      pass
