@@ -18,11 +18,13 @@ class MLP(nn.Module):
     hidden_scale: orthogonal-init gain of the hidden layers.
     output_scale: orthogonal-init gain of the output layer (small for policy
       logits, 1 for values, as in the PPO literature).
+    dtype: compute dtype (bfloat16 on accelerators); parameters stay float32.
   """
   features: Sequence[int]
   activation: Callable[[jnp.ndarray], jnp.ndarray] = nn.tanh
   hidden_scale: float = float(np.sqrt(2.0))
   output_scale: float = 1.0
+  dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
@@ -31,7 +33,7 @@ class MLP(nn.Module):
       last = i == len(self.features) - 1
       scale = self.output_scale if last else self.hidden_scale
       x = nn.Dense(width, kernel_init=nn.initializers.orthogonal(scale),
-                   bias_init=nn.initializers.zeros)(x)
+                   bias_init=nn.initializers.zeros, dtype=self.dtype)(x)
       if not last:
         x = self.activation(x)
     return x

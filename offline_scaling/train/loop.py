@@ -1,0 +1,235 @@
+"""The training loop every offline agent uses.
+
+* **Several updates per call:** one jitted call runs K = `updates_per_call`
+  updates (`lax.scan`), with the old state's buffers donated; metrics come
+  back to the host every `log_every` updates only.
+* **Seeds are vmapped:** S = `num_seeds` independent models (own init, own
+  rng) train in the same call. They share one stream: each call draws
+  K × S × B transitions and seed s trains on its own slice, so seeds see
+  different samples in different orders and, in one-pass mode, no sample is
+  seen twice by any of them.
+* **Devices:** a `Mesh` with one `data` axis over all devices; batches are
+  sharded on their batch axis, the state is replicated. B must divide by the
+  device count. The same code runs on 1 CPU, several devices, GPUs or TPUs.
+* **Checkpoints** (orbax) every `checkpoint_every` updates and at the end:
+  params, optimizer state, rng and step of every seed, plus the stream's
+  position. A killed run restarted with the same call continues from the
+  last whole checkpoint and ends with the parameters of an uninterrupted run.
+* **Logging:** `metrics.jsonl` and TensorBoard summaries in the run directory;
+  a progress bar with updates/s and the last evaluation return.
+
+Run directory layout: `checkpoints/<step>/`, `stream/<step>/`, `metrics.jsonl`,
+`tensorboard/`, `evals.jsonl`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import tensorflow as tf
+from etils import epath
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from tqdm import tqdm
+
+from offline_scaling.agents.base import Agent
+from offline_scaling.data.pipeline import Stream
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.train import checkpoints
+
+
+def default_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.steps = 10_000            # updates per seed
+  c.batch_size = 256          # per seed
+  c.num_seeds = 1
+  c.seed = 0
+  c.updates_per_call = 50
+  c.log_every = 500
+  c.checkpoint_every = 5_000
+  c.eval_every = 0            # 0: evaluate at the end only
+  return c
+
+
+def validate(config: ml_collections.ConfigDict, num_devices: int) -> None:
+  """One message naming the field for any setting the loop cannot run with."""
+  for field in ("steps", "batch_size", "num_seeds", "updates_per_call", "log_every",
+                "checkpoint_every"):
+    if not (isinstance(config[field], int) and config[field] >= 1):
+      raise OfflineScalingError(f"{field}={config[field]!r} must be an integer >= 1")
+  if config.batch_size % num_devices:
+    raise OfflineScalingError(
+        f"batch_size={config.batch_size} is not divisible by the {num_devices} devices")
+  K = config.updates_per_call
+  for field in ("steps", "log_every", "checkpoint_every") + (("eval_every",)
+                                                             if config.eval_every else ()):
+    if config[field] % K:
+      raise OfflineScalingError(
+          f"{field}={config[field]} must be a multiple of updates_per_call={K}")
+
+
+def make_mesh(devices=None) -> Mesh:
+  """A 1-d mesh with axis `data` over `devices` (default: all)."""
+  devices = np.asarray(devices if devices is not None else jax.devices())
+  return Mesh(devices, ("data",))
+
+
+def stream_batch_size(config: ml_collections.ConfigDict) -> int:
+  """Transitions per stream batch: one call's worth, K × S × B."""
+  return config.updates_per_call * config.num_seeds * config.batch_size
+
+
+class Trainer:
+  """Trains `agent` on `stream` in `run_dir` (see the module docstring).
+
+  Args:
+    agent: the algorithm.
+    config: `default_config()` or a variant.
+    run_dir: where everything this run writes lives.
+    evaluate: optional `evaluate(params_stacked, step) -> dict` of metrics;
+      called every `eval_every` updates and at the end.
+    mesh: defaults to all devices.
+  """
+
+  def __init__(self, agent: Agent, config: ml_collections.ConfigDict,
+               run_dir: str | epath.Path,
+               evaluate: Callable[[object, int], dict] | None = None,
+               mesh: Mesh | None = None):
+    self.agent, self.config, self.evaluate = agent, config, evaluate
+    self.mesh = mesh or make_mesh()
+    validate(config, self.mesh.size)
+    self.run_dir = epath.Path(run_dir)
+    self.run_dir.mkdir(parents=True, exist_ok=True)
+    self._replicated = NamedSharding(self.mesh, P())
+    self._batch_sharding = NamedSharding(self.mesh, P(None, None, "data"))
+    S, K = config.num_seeds, config.updates_per_call
+
+    def init(rng):
+      return jax.vmap(agent.init)(jax.random.split(rng, S))
+
+    def multi_update(state, batches):
+      step = lambda s, b: jax.vmap(agent.update)(s, b)
+      state, metrics = jax.lax.scan(step, state, batches)
+      return state, jax.tree.map(lambda m: m.mean(0), metrics)   # [S] per metric
+
+    self._init = jax.jit(init, out_shardings=self._replicated)
+    self._update = jax.jit(multi_update, in_shardings=(self._replicated, self._batch_sharding),
+                           out_shardings=(self._replicated, self._replicated),
+                           donate_argnums=0)
+    self._shape = (K, S, config.batch_size)
+
+  def init_state(self):
+    return self._init(jax.random.PRNGKey(self.config.seed))
+
+  def _device_batch(self, batch: dict):
+    return jax.device_put({k: v.reshape(self._shape + v.shape[1:]) for k, v in batch.items()},
+                          self._batch_sharding)
+
+  def _log(self, path: epath.Path, record: dict) -> None:
+    with path.open("a") as f:
+      f.write(json.dumps(record) + "\n")
+
+  def _resume(self, mgr, stream: Stream):
+    state = self.init_state()
+    step = mgr.latest_step()
+    if step is None:
+      return state, 0
+    state, meta = checkpoints.restore(mgr, step, state)
+    stream.restore(meta["stream"])
+    for name in ("metrics.jsonl", "evals.jsonl"):  # drop lines past the checkpoint
+      path = self.run_dir / name
+      if path.exists():
+        keep = [l for l in path.read_text().splitlines() if json.loads(l)["step"] <= step]
+        path.write_text("".join(l + "\n" for l in keep))
+    return jax.device_put(state, self._replicated), step
+
+  def train(self, stream: Stream, progress: bool = True) -> tuple[object, dict]:
+    """Runs to `config.steps` updates (or until a one-pass stream ends).
+
+    Returns:
+      (state with seeds on axis 0, summary dict: steps, samples_seen,
+      data_exhausted, last metrics and last evaluation).
+    """
+    c = self.config
+    K = c.updates_per_call
+    mgr = checkpoints.manager(self.run_dir / "checkpoints", max_to_keep=2)
+    state, step = self._resume(mgr, stream)
+    writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
+    summary = dict(steps=step, data_exhausted=False, metrics={}, eval={})
+
+    def fetch():   # None once a one-pass stream cannot fill a whole call
+      batch = next(stream, None)
+      if batch is None or len(next(iter(batch.values()))) != stream_batch_size(c):
+        return None
+      return self._device_batch(batch)
+
+    batch = fetch() if step < c.steps else None
+    bar = tqdm(total=c.steps, initial=step, unit="upd", disable=not progress,
+               dynamic_ncols=True)
+    t0, last_eval = time.perf_counter(), None
+    while step < c.steps:
+      if batch is None:
+        summary["data_exhausted"] = True
+        break
+      state, metrics = self._update(state, batch)
+      step += K
+      checkpoint_due = step % c.checkpoint_every == 0 or step >= c.steps
+      eval_due = self.evaluate and ((c.eval_every and step % c.eval_every == 0)
+                                    or step >= c.steps)
+      if checkpoint_due:
+        stream_path = stream.save(str(self.run_dir / "stream" / str(step) / "position"))
+      batch = fetch() if step < c.steps else None   # overlaps the device's work
+      if step % c.log_every == 0 or step >= c.steps:
+        host = jax.device_get(metrics)
+        _check_finite(host, step, mgr.latest_step(), self.run_dir)
+        record = {k: float(np.mean(v)) for k, v in host.items()}
+        rate = K * c.log_every / max(time.perf_counter() - t0, 1e-9) if step > K else 0.0
+        t0 = time.perf_counter()
+        self._log(self.run_dir / "metrics.jsonl", dict(record, step=step))
+        with writer.as_default(step=step):
+          for k, v in record.items():
+            tf.summary.scalar(f"train/{k}", v)
+        summary["metrics"] = record
+        bar.set_postfix(loss=f"{record['loss']:.4g}", eval=last_eval)
+      if eval_due:
+        ev = self.evaluate(state.params, step)
+        self._log(self.run_dir / "evals.jsonl", dict(ev, step=step))
+        with writer.as_default(step=step):
+          for k, v in ev.items():
+            if isinstance(v, (int, float)):
+              tf.summary.scalar(f"eval/{k}", v)
+        summary["eval"] = ev
+        last_eval = f"{ev.get('return_mean', float('nan')):.1f}"
+        bar.set_postfix(eval=last_eval)
+      if checkpoint_due:
+        checkpoints.save(mgr, step, state, dict(step=step, stream=stream_path))
+        _prune_stream_positions(self.run_dir, mgr.all_steps())
+      bar.update(K)
+    bar.close()
+    writer.close()
+    mgr.close()
+    summary["steps"] = step
+    summary["samples_seen"] = step * c.batch_size * c.num_seeds
+    return state, summary
+
+
+def _check_finite(metrics: dict, step: int, last_checkpoint: int | None, run_dir) -> None:
+  bad = {k: np.asarray(v).tolist() for k, v in metrics.items()
+         if not np.all(np.isfinite(v))}
+  if bad:
+    raise OfflineScalingError(
+        f"non-finite training metrics at update {step}: {bad}; the last good checkpoint "
+        f"is step {last_checkpoint} in {run_dir / 'checkpoints'}")
+
+
+def _prune_stream_positions(run_dir: epath.Path, kept_steps) -> None:
+  """Deletes stream positions of checkpoints orbax no longer keeps."""
+  root = run_dir / "stream"
+  for d in root.iterdir() if root.exists() else ():
+    if d.name.isdigit() and int(d.name) not in kept_steps:
+      d.rmtree()

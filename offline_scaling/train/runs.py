@@ -1,0 +1,32 @@
+"""Run identity and the one result record a finished run writes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import ml_collections
+from etils import epath
+
+from offline_scaling.data.policy_table import write_json_atomic
+
+RESULT_NAME = "result.json"
+
+
+def run_id(config: ml_collections.ConfigDict, length: int = 12) -> str:
+  """A stable id: the hash of the config's canonical JSON (sorted keys)."""
+  text = json.dumps(config.to_dict(), sort_keys=True, default=str)
+  return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def read_result(run_dir: str | epath.Path) -> dict | None:
+  path = epath.Path(run_dir) / RESULT_NAME
+  return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_result(run_dir: str | epath.Path, record: dict) -> epath.Path:
+  """Writes the run's result atomically, once: an existing result is never replaced."""
+  path = epath.Path(run_dir) / RESULT_NAME
+  if not path.exists():
+    write_json_atomic(path, record)
+  return path
