@@ -1,0 +1,12 @@
+"""Train BC on a PyBullet expertise dataset; see `experiments/pybullet_imitation.py`.
+
+    python -m experiments.pybullet_bc --data=runs/episodes --env=hopper --expertise=1.0 \
+        --param_count=100000 --steps=10000 --seeds=8 --workdir=runs/bc
+"""
+
+from experiments import common, pybullet_imitation
+
+pybullet_imitation.define_config("bc")
+
+if __name__ == "__main__":
+  common.run(pybullet_imitation.main_for("bc"))

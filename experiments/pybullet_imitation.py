@@ -1,0 +1,78 @@
+"""Shared launcher of the PyBullet imitation runs (`pybullet_bc`, `pybullet_rfi`, `pybullet_rci`).
+
+    python -m experiments.pybullet_bc --data=runs/episodes --env=hopper \
+        --expertise=0.6 --param_count=1000000 --steps=100000 --seeds=8 --workdir=runs/bc
+
+Flags override the config file (`--config`, default
+`experiments/configs/pybullet_imitation.py`); everything is validated before
+any work starts. The run lives in `<workdir>/<run_id>/` (run id = hash of the
+config) and resumes after a kill with the same command.
+"""
+
+from __future__ import annotations
+
+import json
+
+from absl import flags
+from ml_collections import config_flags
+
+from experiments import common
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.train import pybullet_imitation
+
+flags.DEFINE_string("data", None, "collection directory (policy_table.json + shards)")
+flags.DEFINE_string("env", None, "halfcheetah, hopper, walker2d or ant")
+flags.DEFINE_float("expertise", None, "expertise level in (0, 1]")
+flags.DEFINE_string("selection_rule", None, "value or rank")
+flags.DEFINE_integer("num_policies", None, "P, policies sub-sampled at the level")
+flags.DEFINE_integer("param_count", None, "target MLP parameter count (>= 1,000)")
+flags.DEFINE_integer("steps", None, "updates per seed")
+flags.DEFINE_integer("batch_size", None, "batch per seed (divisible by the device count)")
+flags.DEFINE_integer("seeds", None, "independent models trained together (vmapped)")
+flags.DEFINE_list("conditioners", None, "RCI conditioners c evaluated (G_min + c·(G_max − G_min))")
+flags.DEFINE_integer("eval_episodes", None, "evaluation episodes per seed")
+flags.DEFINE_string("workdir", None, "where runs are written", required=True)
+F = flags.FLAGS
+
+# flag name -> config field it overrides
+OVERRIDES = {"data": "data", "env": "env", "expertise": "expertise",
+             "selection_rule": "selection_rule", "num_policies": "num_policies",
+             "param_count": "agent.param_count", "steps": "train.steps",
+             "batch_size": "train.batch_size", "seeds": "train.num_seeds",
+             "eval_episodes": "eval_episodes"}
+
+
+def define_config(algo: str):
+  config_flags.DEFINE_config_file(
+      "config", f"experiments/configs/pybullet_imitation.py:{algo}", "run config")
+
+
+def apply_flags(config, algo: str):
+  if config.agent.algo != algo:
+    raise OfflineScalingError(f"--config is for '{config.agent.algo}', this script trains '{algo}'")
+  for flag, field in OVERRIDES.items():
+    value = F[flag].value
+    if value is not None:
+      *parents, leaf = field.split(".")
+      node = config
+      for p in parents:
+        node = node[p]
+      node[leaf] = value
+  if F.conditioners is not None:
+    try:
+      config.conditioners = tuple(float(x) for x in F.conditioners)
+    except ValueError:
+      raise OfflineScalingError(f"--conditioners={','.join(F.conditioners)} must be numbers") from None
+  return config
+
+
+def main_for(algo: str):
+  def main(_):
+    config = apply_flags(F.config, algo)
+    result = pybullet_imitation.run(config, F.workdir)
+    shown = {k: result[k] for k in ("run_id", "algo", "env", "expertise", "param_count",
+                                    "steps", "samples_seen", "eval_return",
+                                    "best_expert_value")}
+    print(json.dumps(shown, indent=1))
+    print(f"result: {F.workdir}/{result['run_id']}/result.json")
+  return main

@@ -1,0 +1,12 @@
+"""Train RCI on a PyBullet expertise dataset; see `experiments/pybullet_imitation.py`.
+
+    python -m experiments.pybullet_rci --data=runs/episodes --env=hopper --expertise=1.0 \
+        --param_count=100000 --steps=10000 --seeds=8 --workdir=runs/rci
+"""
+
+from experiments import common, pybullet_imitation
+
+pybullet_imitation.define_config("rci")
+
+if __name__ == "__main__":
+  common.run(pybullet_imitation.main_for("rci"))
