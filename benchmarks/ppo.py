@@ -14,8 +14,6 @@ Prints a table and writes `<out>/ppo.json`.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import tempfile
 import time
 
@@ -23,6 +21,7 @@ import numpy as np
 from absl import app, flags
 from etils import epath
 
+from benchmarks.common import machine
 from offline_scaling.agents import ppo
 from offline_scaling.envs import make_env, make_vector_env
 from offline_scaling.train import experts
@@ -75,7 +74,7 @@ def main(_):
       runs["sb3"].append(sb3)
   med = {k: float(np.median(v)) for k, v in runs.items() if v}
   result = dict(env=F.env, steps=F.steps, repeats=F.repeats, num_envs=config.num_envs,
-                machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+                machine=machine(),
                 runs=runs, median=med,
                 ours_over_raw=med["ours"] / med["raw"],
                 ours_over_sb3=med["ours"] / med["sb3"] if "sb3" in med else None)

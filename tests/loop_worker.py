@@ -27,7 +27,7 @@ def main(out, num_devices):
     config.checkpoint_every, config.num_seeds, config.batch_size = 40, 2, 16
     stream_config = pipeline.default_config()
     stream_config.update(repeat=True, batch_size=loop.stream_batch_size(config),
-                         shuffle_buffer=100)
+                         shuffle_block=100)
     agent_config = imitation.default_config()
     agent_config.param_count = 5_000
     agent = imitation.make_agent(5, 8, agent_config)

@@ -38,7 +38,7 @@ def test_eight_devices_match_one(tmp_path):
 ARGS = ["--steps=400", "--seeds=2", "--batch_size=32", "--param_count=5000",
         "--eval_episodes=1", "--config.train.updates_per_call=10",
         "--config.train.log_every=10", "--config.train.checkpoint_every=50",
-        "--config.stream.shuffle_buffer=200"]
+        "--config.stream.shuffle_block=200"]
 
 
 def _final_params(run_root):

@@ -33,6 +33,7 @@ def default_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.algo = "bc"
   c.param_count = 100_000     # target; the MLP is sized by `mlp_for_param_count`
+  c.hidden = ()               # explicit hidden widths instead (e.g. (256,) * 4); () = sized
   c.learning_rate = 3e-4
   c.adam_eps = 1e-8
   c.max_grad_norm = 1.0
@@ -42,10 +43,14 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 def make_network(obs_dim: int, num_actions: int, config: ml_collections.ConfigDict) -> MLP:
-  """The policy MLP (ReLU, width ≈ 256 × depth) for the config's parameter budget."""
+  """The policy MLP (ReLU): `config.hidden` if given, else width ≈ 256 × depth
+  sized for `config.param_count`."""
   in_dim = obs_dim + (EMBED_DIM if config.algo == "rci" else 0)
-  depth, width = mlp_for_param_count(config.param_count, in_dim, num_actions)
-  return MLP((width,) * depth + (num_actions,), activation=nn.relu,
+  hidden = tuple(config.hidden)
+  if not hidden:
+    depth, width = mlp_for_param_count(config.param_count, in_dim, num_actions)
+    hidden = (width,) * depth
+  return MLP(hidden + (num_actions,), activation=nn.relu,
              output_scale=1.0, dtype=jnp.dtype(config.compute_dtype))
 
 

@@ -3,7 +3,8 @@
     episodes (parallel interleave over files, one host's share)
       → per episode: transitions of the algorithm, in chunks of `chunk` steps
         (frame stacks and n-step targets built here, inside the episode)
-      → interleave chunks of `cycle_length` episodes → shuffle → batch → prefetch
+      → interleave chunks of `cycle_length` episodes → blocks of `shuffle_block`
+        transitions, each randomly permuted → batch → prefetch
 
 Per algorithm, a batch of B transitions holds
 
@@ -22,7 +23,7 @@ terminated within those k steps; next_obs = o_{t+k}. At a time-limit end
 With `frame_stack = S > 1` (Atari), obs at step t is frames t−S+1 … t stacked on
 the last axis, zeros before the episode's first frame (Dopamine's convention);
 stacks never cross episodes and frames stay uint8. Stacks exist only for the
-transitions in flight (the chunks and the shuffle buffer), never on disk.
+transitions in flight (the chunks and the shuffle block), never on disk.
 
 **One pass or repeat.** `repeat=False` is the infinite-data mode: every
 transition of the selected episodes is delivered exactly once over all hosts
@@ -54,8 +55,8 @@ def default_config() -> ml_collections.ConfigDict:
   c.batch_size = 256
   c.seed = 0
   c.repeat = False          # False: one pass, no transition delivered twice
-  c.shuffle_buffer = 10_000  # transitions
-  c.cycle_length = 16       # episodes whose transitions are interleaved
+  c.shuffle_block = 8_192   # transitions shuffled together (one permutation per block)
+  c.cycle_length = 64       # episodes whose chunks are interleaved into a block
   c.chunk = 64              # transitions built per step of an episode's sub-stream
   c.frame_stack = 1         # 4 for Atari
   c.n_step = 3              # cql
@@ -69,7 +70,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
   """Checks the stream settings; one message naming the field."""
   if config.algo not in ALGOS:
     raise OfflineScalingError(f"stream algo '{config.algo}' is not one of {ALGOS}")
-  for field in ("batch_size", "shuffle_buffer", "cycle_length", "chunk", "frame_stack",
+  for field in ("batch_size", "shuffle_block", "cycle_length", "chunk", "frame_stack",
                 "n_step"):
     if not (isinstance(config[field], int) and config[field] >= 1):
       raise OfflineScalingError(f"stream setting {field}={config[field]!r} must be an integer >= 1")
@@ -160,8 +161,8 @@ def stack_frames(frames: tf.Tensor, t: tf.Tensor, stack: int) -> tf.Tensor:
   return tf.transpose(stacked, [0, 2, 3, 1])
 
 
-def _episode_transitions(ep: dict, config: ml_collections.ConfigDict) -> tf.data.Dataset:
-  """One episode -> a dataset of its transitions (frames gathered chunk by chunk)."""
+def _episode_chunks(ep: dict, config: ml_collections.ConfigDict) -> tf.data.Dataset:
+  """One episode -> a dataset of chunks of ≤ `chunk` consecutive transitions."""
   L = tf.shape(ep["actions"])[0]
   index = dict(t=tf.range(L), action=ep["actions"])
   if config.algo == "rci":
@@ -185,7 +186,7 @@ def _episode_transitions(ep: dict, config: ml_collections.ConfigDict) -> tf.data
     del chunk["t"]
     return chunk
 
-  return tf.data.Dataset.from_tensor_slices(index).batch(config.chunk).map(add_obs).unbatch()
+  return tf.data.Dataset.from_tensor_slices(index).batch(config.chunk).map(add_obs)
 
 
 def build_dataset(source: EpisodeSource, policy_ids: Sequence[str],
@@ -220,20 +221,30 @@ def build_dataset(source: EpisodeSource, policy_ids: Sequence[str],
     episodes = episodes.filter(lambda ep: ep["episode_return"] >= threshold)
   if config.repeat:
     episodes = episodes.repeat()
-  ds = episodes.interleave(lambda ep: _episode_transitions(ep, config),
+  ds = episodes.interleave(lambda ep: _episode_chunks(ep, config),
                            cycle_length=config.cycle_length, block_length=1,
                            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  ds = ds.shuffle(config.shuffle_buffer, seed=config.seed, reshuffle_each_iteration=False)
-  ds = ds.batch(config.batch_size, drop_remainder=config.repeat,
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  # Shuffle whole blocks of transitions with one vectorised permutation each:
+  # tf.data's per-element shuffle would cost more than everything else here.
+  ds = ds.rebatch(config.shuffle_block).enumerate().map(
+      lambda i, block: _permute(block, tf.stack([tf.cast(config.seed, tf.int64), i])),
+      num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  ds = ds.rebatch(config.batch_size, drop_remainder=config.repeat)
   return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _permute(block: dict, seed: tf.Tensor) -> dict:
+  """The same seeded random permutation of every field's leading axis."""
+  n = tf.shape(next(iter(block.values())))[0]
+  perm = tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed)
+  return {k: tf.gather(v, perm) for k, v in block.items()}
 
 
 class Stream:
   """An iterator of numpy batches whose position can be saved and restored.
 
-  The position is tf.data's own iterator checkpoint (it holds the shuffle
-  buffer's contents, so its size grows with `shuffle_buffer`). A read error
+  The position is tf.data's own iterator checkpoint (it holds the buffered
+  blocks, so its size grows with `shuffle_block`). A read error
   deep inside tf.data (truncated file, corrupt record, missing feature) is
   traced back to the file and raised as one `OfflineScalingError`.
   """

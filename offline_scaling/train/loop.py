@@ -126,6 +126,10 @@ class Trainer:
   def init_state(self):
     return self._init(jax.random.PRNGKey(self.config.seed))
 
+  def update(self, state, batch: dict):
+    """One call (K updates of every seed) on a stream batch; for benchmarks and notebooks."""
+    return self._update(state, self._device_batch(batch))
+
   def _device_batch(self, batch: dict):
     return jax.device_put({k: v.reshape(self._shape + v.shape[1:]) for k, v in batch.items()},
                           self._batch_sharding)

@@ -11,7 +11,7 @@ from synthetic import make_source
 
 def config(**kw):
   c = pipeline.default_config()
-  c.batch_size, c.shuffle_buffer, c.cycle_length, c.chunk = 16, 50, 4, 8
+  c.batch_size, c.shuffle_block, c.cycle_length, c.chunk = 16, 50, 4, 8
   c.update(kw)
   return c
 
