@@ -1,0 +1,151 @@
+"""Conservative Q-learning on a C51 (distributional, dueling) network.
+
+loss = C51 TD loss + α · mean(logsumexp_a Q(s, a) − Q(s, a_data))
+
+* C51 TD loss (rlax `categorical_double_q_learning`): cross-entropy between
+  the online distribution of (s, a_data) and the target distribution
+  r + discount · z projected onto the support z, where the next state's
+  distribution comes from the *target* network at the action the *online*
+  network prefers there (double DQN). With n-step data, r is the n-step
+  discounted reward and discount = γ^n (0 after a terminal state).
+* Q(s, a) = Σ_i z_i p_i(s, a), the mean of the distribution.
+* The target network is refreshed every `target_update_period` updates.
+
+Batches hold obs, action, reward, discount, next_obs (the `cql` stream).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import flax.struct
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+import rlax
+
+from offline_scaling.agents.base import Agent
+from offline_scaling.nets.heads import DuelingC51Head
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """The published Rainbow-style offline setup (Dopamine's C51 on DQN Replay)."""
+  c = ml_collections.ConfigDict()
+  c.alpha = 0.1
+  c.num_atoms = 51
+  c.v_min = -10.0
+  c.v_max = 10.0
+  c.learning_rate = 6.25e-5
+  c.adam_eps = 1.5e-4
+  c.target_update_period = 2_000   # updates (8,000 env steps at one update per 4)
+  c.epsilon_eval = 0.001
+  c.head_hidden = 0
+  return c
+
+
+@flax.struct.dataclass
+class CQLState:
+  """Online and target params, optimizer state, update count, rng."""
+  params: Any
+  target_params: Any
+  opt_state: Any
+  step: jnp.ndarray
+  rng: jax.Array
+
+
+class C51Network(nn.Module):
+  """torso(obs) -> dueling C51 logits [B, A, atoms]."""
+  torso: nn.Module
+  num_actions: int
+  num_atoms: int
+  head_hidden: int = 0
+
+  @nn.compact
+  def __call__(self, obs):
+    return DuelingC51Head(self.num_actions, self.num_atoms, self.head_hidden,
+                          dtype=getattr(self.torso, "dtype", jnp.float32))(self.torso(obs))
+
+
+def support(config: ml_collections.ConfigDict) -> jnp.ndarray:
+  """The atoms z [atoms], evenly spaced over [v_min, v_max]."""
+  return jnp.linspace(config.v_min, config.v_max, config.num_atoms)
+
+
+def q_values(logits: jnp.ndarray, atoms: jnp.ndarray) -> jnp.ndarray:
+  """Expected returns [..., A] of distribution logits [..., A, atoms]."""
+  return (jax.nn.softmax(logits, -1) * atoms).sum(-1)
+
+
+def c51_td_loss(atoms, logits, actions, reward, discount, next_target_logits, next_online_q):
+  """Per-example C51 double-DQN loss [B] (rlax's projection and cross-entropy).
+
+  Args:
+    atoms: [atoms]; logits: online [B, A, atoms]; actions: [B];
+    reward, discount: [B]; next_target_logits: target net at s' [B, A, atoms];
+    next_online_q: online Q at s' [B, A], which picks the next action.
+  """
+  return jax.vmap(rlax.categorical_double_q_learning, in_axes=(None, 0, 0, 0, 0, None, 0, 0))(
+      atoms, logits, actions, reward.astype(jnp.float32), discount.astype(jnp.float32), atoms,
+      next_target_logits, next_online_q)
+
+
+def conservative_penalty(q: jnp.ndarray, actions: jnp.ndarray) -> jnp.ndarray:
+  """Per example logsumexp_a Q(s, a) − Q(s, a_data); q [B, A], actions [B] -> [B]."""
+  return jax.nn.logsumexp(q, -1) - jnp.take_along_axis(q, actions[:, None], -1)[:, 0]
+
+
+def make_agent(torso: nn.Module, obs_shape: tuple[int, ...], num_actions: int,
+               config: ml_collections.ConfigDict,
+               obs_dtype=jnp.uint8) -> Agent:
+  """CQL for observations of `obs_shape` (e.g. (84, 84, 4) uint8 frames or an MLP's (D,))."""
+  net = C51Network(torso, num_actions, config.num_atoms, config.head_hidden)
+  atoms = support(config)
+  optimizer = optax.adam(config.learning_rate, eps=config.adam_eps)
+
+  def init(rng):
+    rng, key = jax.random.split(rng)
+    params = net.init(key, jnp.zeros((1, *obs_shape), obs_dtype))
+    return CQLState(params=params, target_params=params, opt_state=optimizer.init(params),
+                    step=jnp.zeros((), jnp.int32), rng=rng)
+
+  def loss(params, batch, rng, target_params=None):
+    del rng
+    target_params = params if target_params is None else target_params
+    logits = net.apply(params, batch["obs"])                          # [B, A, atoms]
+    next_online = net.apply(params, batch["next_obs"])
+    next_target = jax.lax.stop_gradient(net.apply(target_params, batch["next_obs"]))
+    td = c51_td_loss(atoms, logits, batch["action"], batch["reward"], batch["discount"],
+                     next_target, jax.lax.stop_gradient(q_values(next_online, atoms)))
+    q = q_values(logits, atoms)
+    penalty = conservative_penalty(q, batch["action"])
+    total = td.mean() + config.alpha * penalty.mean()
+    return total, dict(td_loss=td.mean(), cql_penalty=penalty.mean(),
+                       q_data=jnp.take_along_axis(q, batch["action"][:, None], -1).mean())
+
+  def update(state, batch):
+    rng, key = jax.random.split(state.rng)
+    grad_fn = jax.value_and_grad(lambda p: loss(p, batch, key, state.target_params),
+                                 has_aux=True)
+    (value, metrics), grads = grad_fn(state.params)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    step = state.step + 1
+    target = optax.periodic_update(params, state.target_params, step,
+                                   config.target_update_period)
+    metrics = dict(metrics, loss=value, grad_norm=optax.global_norm(grads))
+    return CQLState(params=params, target_params=target, opt_state=opt_state, step=step,
+                    rng=rng), metrics
+
+  def act(params, obs, rng, epsilon: float = config.epsilon_eval, deterministic: bool = False):
+    """ε-greedy on Q (greedy when deterministic); obs [N, *obs_shape] -> [N]."""
+    greedy = jnp.argmax(q_values(net.apply(params, obs), atoms), -1)
+    if deterministic:
+      return greedy
+    explore_key, action_key = jax.random.split(rng)
+    random = jax.random.randint(action_key, greedy.shape, 0, num_actions)
+    return jnp.where(jax.random.uniform(explore_key, greedy.shape) < epsilon, random, greedy)
+
+  return Agent(name="cql", init=init, loss=loss, update=update, act=act)
+
