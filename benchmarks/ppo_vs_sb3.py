@@ -32,6 +32,7 @@ from offline_scaling.train import experts, rollout
 flags.DEFINE_enum("impl", "ours", ["ours", "sb3", "summary"], "which PPO to run")
 flags.DEFINE_string("env", "hopper", "env name")
 flags.DEFINE_integer("seeds", 3, "number of seeds (0..seeds-1)")
+flags.DEFINE_integer("first_seed", 0, "run seeds first_seed..seeds-1 (to split over processes)")
 flags.DEFINE_integer("total_steps", 1_000_000, "env steps per seed")
 flags.DEFINE_integer("eval_every", 100_000, "env steps between evaluations")
 flags.DEFINE_integer("eval_episodes", 10, "episodes per evaluation")
@@ -72,23 +73,33 @@ def run_sb3(seed: int) -> dict:
         curve.append((self.num_timesteps, _eval(act, seed)))
       return True
 
+  import torch
+  torch.set_num_threads(1)  # faster for a 64×64 MLP, and fair next to our 1-process PPO
   model = PPO("MlpPolicy", make_env(F.env, seed=seed), seed=seed, device="cpu")
   t0 = time.time()
   model.learn(total_timesteps=F.total_steps, callback=Evaluate())
   return dict(curve=curve, train_s=time.time() - t0)
 
 
+def load_runs(out: epath.Path, impl: str) -> dict:
+  """{seed: run} from every curves file of `impl` (one per process that ran seeds)."""
+  runs = {}
+  for path in sorted(out.glob(f"curves_{impl}*.json")):
+    runs.update(json.loads(path.read_text()))
+  return runs
+
+
 def summary() -> None:
   out = epath.Path(F.out)
   rows = {}
   for impl in ("ours", "sb3"):
-    path = out / f"curves_{impl}.json"
-    if path.exists():
-      runs = json.loads(path.read_text())
+    runs = load_runs(out, impl)
+    if runs:
       finals = [r["curve"][-1][1] for r in runs.values()]
       rows[impl] = dict(final_mean=float(np.mean(finals)), final_per_seed=finals,
                         final_step=list(runs.values())[0]["curve"][-1][0],
-                        train_s_median=float(np.median([r["train_s"] for r in runs.values()])))
+                        train_s_median=float(np.median([r["train_s"] for r in runs.values()])),
+                        curves={s: r["curve"] for s, r in runs.items()})
   print(f"{'impl':6s} {'steps':>9s} {'mean return':>12s}  per seed")
   for impl, r in rows.items():
     print(f"{impl:6s} {r['final_step']:9d} {r['final_mean']:12.1f}  "
@@ -101,10 +112,11 @@ def main(_):
     return summary()
   out = epath.Path(F.out)
   out.mkdir(parents=True, exist_ok=True)
-  path = out / f"curves_{F.impl}.json"
+  path = out / f"curves_{F.impl}_from{F.first_seed}.json"
+  done = load_runs(out, F.impl)
   runs = json.loads(path.read_text()) if path.exists() else {}
-  for seed in range(F.seeds):
-    if str(seed) in runs:
+  for seed in range(F.first_seed, F.seeds):
+    if str(seed) in done:
       continue
     runs[str(seed)] = (run_ours if F.impl == "ours" else run_sb3)(seed)
     print(F.impl, seed, runs[str(seed)]["curve"][-1], flush=True)
