@@ -17,8 +17,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	$(BIN)/pip install -c $(CONSTRAINTS) -e .
 	touch $@
 
+# dopamine-rl without its own requirements (full tensorflow, gym, pygame): its
+# replay-buffer loader needs only gin-config, so the [dopamine] tests run too.
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install -c $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/pip install -c $(CONSTRAINTS) --no-deps dopamine-rl gin-config
 	touch $@
 
 install: $(VENV)/.installed

@@ -42,10 +42,9 @@ def default_config() -> ml_collections.ConfigDict:
   return c
 
 
-def make_network(obs_dim: int, num_actions: int, config: ml_collections.ConfigDict) -> MLP:
-  """The policy MLP (ReLU): `config.hidden` if given, else width ≈ 256 × depth
-  sized for `config.param_count`."""
-  in_dim = obs_dim + (EMBED_DIM if config.algo == "rci" else 0)
+def make_head(in_dim: int, num_actions: int, config: ml_collections.ConfigDict) -> MLP:
+  """The policy MLP (ReLU) on in_dim inputs: `config.hidden` if given, else
+  width ≈ 256 × depth sized for `config.param_count`."""
   hidden = tuple(config.hidden)
   if not hidden:
     depth, width = mlp_for_param_count(config.param_count, in_dim, num_actions)
@@ -54,50 +53,75 @@ def make_network(obs_dim: int, num_actions: int, config: ml_collections.ConfigDi
              output_scale=1.0, dtype=jnp.dtype(config.compute_dtype))
 
 
+class PolicyNetwork(nn.Module):
+  """obs (and, for RCI, u) -> action logits [B, A].
+
+  x = torso(obs) if there is a torso (Atari) else obs; RCI appends the
+  return embedding of u to x; the head maps x to logits.
+  """
+  head: nn.Module
+  torso: nn.Module | None = None
+  conditioned: bool = False
+
+  @nn.compact
+  def __call__(self, obs, u=None):
+    x = self.torso(obs) if self.torso is not None else obs.astype(jnp.float32)
+    if self.conditioned:
+      x = jnp.concatenate([x.astype(jnp.float32), square_wave_embedding(u)], -1)
+    return self.head(x).astype(jnp.float32)
+
+
 def nll(logits: jnp.ndarray, actions: jnp.ndarray) -> jnp.ndarray:
   """Mean −log p(a) under softmax(logits); logits [B, A], actions [B] int."""
   return optax.softmax_cross_entropy_with_integer_labels(
       logits.astype(jnp.float32), actions).mean()
 
 
-def make_agent(obs_dim: int, num_actions: int, config: ml_collections.ConfigDict,
-               g_min: float = 0.0, g_max: float = 1.0) -> Agent:
-  """BC / RFI / RCI for observations of size obs_dim and num_actions actions.
+def make_agent(obs_shape: int | tuple[int, ...], num_actions: int,
+               config: ml_collections.ConfigDict, g_min: float = 0.0, g_max: float = 1.0,
+               torso: nn.Module | None = None, obs_dtype=jnp.float32) -> Agent:
+  """BC / RFI / RCI for observations of `obs_shape` and num_actions actions.
 
   Args:
+    obs_shape: (D,) (or D) for vector observations; e.g. (84, 84, 4) with a torso.
     g_min, g_max: the training data's smallest / largest trajectory return
       (RCI only).
+    torso: a feature extractor (e.g. `ImpalaCNN`); then the head is a single
+      dense layer on its features (+ the return embedding). Without one, the
+      head is the MLP sized by `param_count` on the raw observation.
 
-  Batches hold obs [B, obs_dim] float32, action [B] int32 and, for RCI,
+  Batches hold obs [B, *obs_shape], action [B] int32 and, for RCI,
   episode_return [B].
   """
   if config.algo not in ALGOS:
     raise ValueError(f"imitation algo '{config.algo}' is not one of {ALGOS}")
-  net = make_network(obs_dim, num_actions, config)
+  obs_shape = (obs_shape,) if isinstance(obs_shape, int) else tuple(obs_shape)
   conditioned = config.algo == "rci"
+  if torso is None:
+    head = make_head(obs_shape[0] + EMBED_DIM * conditioned, num_actions, config)
+  else:
+    head = MLP((num_actions,), output_scale=1.0, dtype=jnp.dtype(config.compute_dtype))
+  net = PolicyNetwork(head, torso, conditioned)
   optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
                           optax.adam(config.learning_rate, eps=config.adam_eps))
-
-  def inputs(obs, u):
-    obs = obs.astype(jnp.float32)
-    return jnp.concatenate([obs, square_wave_embedding(u)], -1) if conditioned else obs
 
   def loss(params, batch, rng):
     del rng
     u = normalized_return(batch["episode_return"], g_min, g_max) if conditioned else None
-    logits = net.apply(params, inputs(batch["obs"], u))
+    logits = net.apply(params, batch["obs"], u)
     value = nll(logits, batch["action"])
     accuracy = (jnp.argmax(logits, -1) == batch["action"]).mean()
     return value, dict(nll=value, accuracy=accuracy)
 
   def act(params, obs, rng, conditioner: float = 1.0, deterministic: bool = False):
-    u = jnp.full(obs.shape[:-1], conditioner, jnp.float32) if conditioned else None
-    logits = net.apply(params, inputs(obs, u)).astype(jnp.float32)
+    u = jnp.full(obs.shape[:1], conditioner, jnp.float32) if conditioned else None
+    logits = net.apply(params, obs, u)
     if deterministic:
       return jnp.argmax(logits, -1)
     return jax.random.categorical(rng, logits)
 
-  net_init = lambda key: net.init(key, jnp.zeros((1, obs_dim + EMBED_DIM * conditioned)))
+  net_init = lambda key: net.init(key, jnp.zeros((1, *obs_shape), obs_dtype),
+                                  jnp.zeros((1,)) if conditioned else None)
   return Agent(name=config.algo, init=make_init(net_init, optimizer), loss=loss,
                update=make_update(loss, optimizer), act=act)
 

@@ -45,7 +45,8 @@ class Episode:
   """One whole episode.
 
   Attributes:
-    observations: [L + 1, D] float32, o_0 … o_L.
+    observations: [L + 1, *obs] o_0 … o_L: float32 [L + 1, D] for PyBullet
+      (what the shards here store), uint8 [L + 1, 84, 84] frames for Atari.
     actions: [L] int64 action indices.
     rewards: [L] float32.
     terminated: whether o_L is terminal (False for a time-limit truncation).

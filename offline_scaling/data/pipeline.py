@@ -189,6 +189,15 @@ def _episode_chunks(ep: dict, config: ml_collections.ConfigDict) -> tf.data.Data
   return tf.data.Dataset.from_tensor_slices(index).batch(config.chunk).map(add_obs)
 
 
+def host_policies(policy_ids: Sequence[str], seed: int, host: tuple[int, int] = (0, 1)
+                  ) -> list[str]:
+  """This host's policies: the same seeded order on every host, then every
+  count-th from `index`. Disjoint over hosts, all of them together."""
+  index, count = host
+  order = np.random.default_rng(seed).permutation(len(policy_ids))
+  return [policy_ids[i] for i in order[index::count]]
+
+
 def build_dataset(source: EpisodeSource, policy_ids: Sequence[str],
                   config: ml_collections.ConfigDict,
                   episode_ranges: EpisodeRanges | None = None,
@@ -212,9 +221,7 @@ def build_dataset(source: EpisodeSource, policy_ids: Sequence[str],
   validate(config)
   if not policy_ids:
     raise OfflineScalingError("no policy selected: the stream would be empty")
-  # The same seeded file order on every host, then each host its share.
-  order = np.random.default_rng(config.seed).permutation(len(policy_ids))
-  episodes = source.episodes([policy_ids[i] for i in order], episode_ranges, shard=host)
+  episodes = source.episodes(host_policies(policy_ids, config.seed, host), episode_ranges)
   if config.algo == "rfi":
     stats = stats or dataset_stats(source, policy_ids, episode_ranges, config.rfi_fraction)
     threshold = tf.constant(stats.rfi_threshold, tf.float32)
@@ -250,10 +257,10 @@ class Stream:
   """
 
   def __init__(self, dataset: tf.data.Dataset, source: EpisodeSource | None = None,
-               files: Sequence[str] = ()):
+               policy_ids: Sequence[str] = ()):
     self._iterator = iter(dataset)
     self._ckpt = tf.train.Checkpoint(iterator=self._iterator)
-    self._source, self._files = source, list(files)
+    self._source, self._policy_ids = source, list(policy_ids)
 
   def __iter__(self) -> Iterator[dict]:
     return self
@@ -262,8 +269,8 @@ class Stream:
     try:
       batch = next(self._iterator)
     except tf.errors.OpError as e:
-      for path in self._files:
-        self._source.check_file(path)  # raises, naming the file, for the bad one
+      for pid in self._policy_ids:
+        self._source.check_policy(pid)  # raises, naming the file, for the bad one
       raise OfflineScalingError(
           f"reading the stream failed: {e.message.splitlines()[0]}") from None
     return {k: v.numpy() for k, v in batch.items()}
@@ -280,5 +287,6 @@ class Stream:
 def make_stream(source: EpisodeSource, policy_ids: Sequence[str],
                 config: ml_collections.ConfigDict, **kwargs) -> Stream:
   """`build_dataset(...)` as a `Stream` (same arguments)."""
+  host = kwargs.get("host", (0, 1))
   return Stream(build_dataset(source, policy_ids, config, **kwargs), source,
-                source.files(policy_ids))
+                host_policies(policy_ids, config.seed, host))

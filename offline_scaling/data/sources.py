@@ -6,7 +6,7 @@ version, Dopamine replay logs) gives the same two things upward:
 * `policies()`: the policy table, a list of `PolicyRecord` (value = mean
   undiscounted return of the policy's episodes);
 * `episodes(policy_ids, episode_ranges=None)`: a `tf.data.Dataset` of whole
-  episodes of those policies, each a dict
+  episodes of those policies, in the given policy order, each a dict
 
   | key            | dtype   | shape                 |                                           |
   |----------------|---------|-----------------------|-------------------------------------------|
@@ -20,9 +20,13 @@ version, Dopamine replay logs) gives the same two things upward:
 
   `episode_ranges` optionally maps a policy id to a half-open range
   [start, stop) of episode indices to keep (Atari takes the middle of each
-  checkpoint's episodes). `shard=(index, count)` makes reader `index` of
-  `count` (one per host) read a disjoint part of the files, whose union is
-  all of them; files are read in the order the policy ids are given.
+  checkpoint's episodes).
+* `check_policy(policy_id)`: reads that policy's data in full and raises
+  `OfflineScalingError` naming the file (and record, field) if it is bad;
+  streams call it to explain a read error raised deep inside tf.data.
+
+Every source keeps each policy's episodes in files (or a split) of its own, so
+hosts that read disjoint sets of policies read disjoint files.
 """
 
 from __future__ import annotations
@@ -47,17 +51,11 @@ class EpisodeSource(Protocol):
   def policies(self) -> list[PolicyRecord]:
     ...
 
-  def files(self, policy_ids: Sequence[str], shard: tuple[int, int] = (0, 1)) -> list[str]:
-    """The files `episodes(policy_ids, shard=shard)` reads."""
-    ...
-
-  def check_file(self, path: str) -> None:
-    """Reads a whole file; raises `OfflineScalingError` naming it if it is bad."""
-    ...
-
   def episodes(self, policy_ids: Sequence[str],
-               episode_ranges: EpisodeRanges | None = None,
-               shard: tuple[int, int] = (0, 1)) -> tf.data.Dataset:
+               episode_ranges: EpisodeRanges | None = None) -> tf.data.Dataset:
+    ...
+
+  def check_policy(self, policy_id: str) -> None:
     ...
 
 
@@ -77,6 +75,16 @@ def keep_episode_ranges(ds: tf.data.Dataset, episode_ranges: EpisodeRanges | Non
     return (i < 0) | ((ep["episode_index"] >= start) & (ep["episode_index"] < stop))
 
   return ds.filter(keep)
+
+
+def read_all(source: EpisodeSource, policy_id: str, where: str) -> None:
+  """Reads every episode of one policy; a tf.data error becomes one message naming `where`."""
+  try:
+    for _ in source.episodes([policy_id]):
+      pass
+  except tf.errors.OpError as e:
+    raise OfflineScalingError(
+        f"{where} (policy '{policy_id}') cannot be read: {e.message.splitlines()[0]}") from None
 
 
 _PYBULLET_FEATURES = {
@@ -121,12 +129,10 @@ class PybulletSource:
   def policies(self) -> list[PolicyRecord]:
     return list(self._policies)
 
-  def files(self, policy_ids: Sequence[str], shard: tuple[int, int] = (0, 1)) -> list[str]:
-    """The shard of each policy, in the given order, this reader's share of
-    them; checks that each exists."""
-    index, count = shard
+  def files(self, policy_ids: Sequence[str]) -> list[str]:
+    """The shard of each policy, in the given order; checks that each exists."""
     files = []
-    for pid in list(policy_ids)[index::count]:
+    for pid in policy_ids:
       if pid not in self._by_id:
         raise OfflineScalingError(f"policy '{pid}' is not in the policy table of '{self.root}'")
       path = self.root / self._by_id[pid].shard
@@ -139,18 +145,14 @@ class PybulletSource:
 
   def episodes(self, policy_ids: Sequence[str],
                episode_ranges: EpisodeRanges | None = None,
-               shard: tuple[int, int] = (0, 1), cycle_length: int = 8) -> tf.data.Dataset:
-    """Episodes of `policy_ids`, read with a parallel interleave over their shards.
-
-    One shard file per policy, so reader `index` of `count` takes the files of
-    policies index, index + count, ….
-    """
-    files = tf.data.Dataset.from_tensor_slices(self.files(policy_ids, shard))
+               cycle_length: int = 8) -> tf.data.Dataset:
+    """Episodes of `policy_ids`, read with a parallel interleave over their shards."""
+    files = tf.data.Dataset.from_tensor_slices(self.files(policy_ids))
     ds = files.interleave(tf.data.TFRecordDataset, cycle_length=cycle_length,
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.map(parse_pybullet_episode, num_parallel_calls=tf.data.AUTOTUNE)
     return keep_episode_ranges(ds, episode_ranges)
 
-  def check_file(self, path: str) -> None:
-    for _ in episodes_lib.read_shard(path):
+  def check_policy(self, policy_id: str) -> None:
+    for _ in episodes_lib.read_shard(self.files([policy_id])[0]):
       pass
