@@ -20,3 +20,28 @@ def run(main: Callable[[list[str]], None]) -> None:
       print(f"error: {e}", file=sys.stderr)
       sys.exit(1)
   app.run(wrapped)
+
+
+def apply_overrides(config, flag_values, overrides: dict[str, str]):
+  """Sets config fields from the flags the user gave.
+
+  Args:
+    overrides: flag name -> dotted config field ('steps' -> 'train.steps').
+      A flag left at None is not applied. `conditioners` (a list flag) becomes
+      a tuple of floats.
+  """
+  for flag, field in overrides.items():
+    value = flag_values[flag].value
+    if value is None:
+      continue
+    if flag == "conditioners":
+      try:
+        value = tuple(float(x) for x in value)
+      except ValueError:
+        raise OfflineScalingError(f"--conditioners={','.join(value)} must be numbers") from None
+    *parents, leaf = field.split(".")
+    node = config
+    for p in parents:
+      node = node[p]
+    node[leaf] = value
+  return config

@@ -39,7 +39,7 @@ OVERRIDES = {"data": "data", "env": "env", "expertise": "expertise",
              "selection_rule": "selection_rule", "num_policies": "num_policies",
              "param_count": "agent.param_count", "steps": "train.steps",
              "batch_size": "train.batch_size", "seeds": "train.num_seeds",
-             "eval_episodes": "eval_episodes"}
+             "conditioners": "conditioners", "eval_episodes": "eval_episodes"}
 
 
 def define_config(algo: str):
@@ -50,20 +50,7 @@ def define_config(algo: str):
 def apply_flags(config, algo: str):
   if config.agent.algo != algo:
     raise OfflineScalingError(f"--config is for '{config.agent.algo}', this script trains '{algo}'")
-  for flag, field in OVERRIDES.items():
-    value = F[flag].value
-    if value is not None:
-      *parents, leaf = field.split(".")
-      node = config
-      for p in parents:
-        node = node[p]
-      node[leaf] = value
-  if F.conditioners is not None:
-    try:
-      config.conditioners = tuple(float(x) for x in F.conditioners)
-    except ValueError:
-      raise OfflineScalingError(f"--conditioners={','.join(F.conditioners)} must be numbers") from None
-  return config
+  return common.apply_overrides(config, F, OVERRIDES)
 
 
 def main_for(algo: str):

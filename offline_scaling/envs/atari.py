@@ -88,3 +88,14 @@ def make_atari_env(game: str, seed: int | None = None, *,
     env.reset(seed=seed)
     env.action_space.seed(seed)
   return env
+
+
+def make_stacked_atari_env(game: str, seed: int | None = None,
+                           frame_stack: int = 4) -> gym.Env:
+  """`make_atari_env` whose observations are the last `frame_stack` frames on the
+  last axis, uint8 [84, 84, S], zeros before the episode's first frame: what
+  the training streams feed the agents (Dopamine's stacking)."""
+  env = gym.wrappers.FrameStackObservation(make_atari_env(game, seed), frame_stack,
+                                           padding_type="zero")
+  space = gym.spaces.Box(0, 255, (SCREEN_SIZE, SCREEN_SIZE, frame_stack), "uint8")
+  return gym.wrappers.TransformObservation(env, lambda obs: obs.transpose(1, 2, 0), space)

@@ -37,7 +37,7 @@ def evaluate_seeds(act: Callable, params, env_name: str, num_seeds: int, episode
   while running.any():
     rng, key = jax.random.split(rng)
     keys = jax.random.split(key, num_seeds)
-    actions = policy(params, jnp.asarray(obs, jnp.float32).reshape(num_seeds, episodes, -1), keys)
+    actions = policy(params, jnp.asarray(obs).reshape(num_seeds, episodes, *obs.shape[1:]), keys)
     obs, reward, terminated, truncated, _ = envs.step(np.asarray(actions).reshape(n))
     returns += reward * running
     running &= ~(terminated | truncated)

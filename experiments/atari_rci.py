@@ -1,0 +1,11 @@
+"""Train RCI on Atari expertise data; see `experiments/atari_offline.py`.
+
+    python -m experiments.atari_rci --width_mult=4
+"""
+
+from experiments import atari_offline, common
+
+atari_offline.define_config("rci")
+
+if __name__ == "__main__":
+  common.run(atari_offline.main_for("rci"))

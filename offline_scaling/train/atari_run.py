@@ -1,0 +1,135 @@
+"""One Atari run (CQL on C51, or RCI) on DQN Replay data or a local stand-in.
+
+Sources (`config.source`):
+  local     a small dataset generated from real ALE games on first use
+            (`data.atari_generator`), in `config.data_dir` (default: the cache
+            directory `default_cache_dir()`);
+  rlu       RL Unplugged raw TFRecords under `config.data_dir` (local or gs://);
+  tfds      tfds `rlu_atari_checkpoints_ordered` prepared in `config.data_dir`;
+  dopamine  DQN Replay logs `{game}/{run}/replay_logs/` under `config.data_dir`.
+The torso is the Impala-CNN at `width_mult` (or the Nature CNN); evaluation
+plays the real game with the data's preprocessing and a 4-frame stack.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax.numpy as jnp
+import ml_collections
+from etils import epath
+
+from offline_scaling.agents import cql, imitation
+from offline_scaling.data import atari_generator
+from offline_scaling.data.dopamine_atari import DopamineAtariSource
+from offline_scaling.data.rlu_atari import RLUAtariSource
+from offline_scaling.data.tfds_atari import TfdsAtariSource
+from offline_scaling.envs import atari_game_name, make_stacked_atari_env, make_vector_env
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.nets.cnn import ImpalaCNN, NatureCNN
+from offline_scaling.train import evaluation, offline_run
+
+ALGOS = ("cql", "rci")
+SOURCES = ("local", "rlu", "tfds", "dopamine")
+TORSOS = ("impala", "nature")
+WIDTH_MULTS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0)
+
+
+def default_cache_dir() -> epath.Path:
+  """Where the local dataset is generated: $OFFLINE_SCALING_CACHE or ~/.cache/offline_scaling."""
+  root = os.environ.get("OFFLINE_SCALING_CACHE") or os.path.expanduser("~/.cache/offline_scaling")
+  return epath.Path(root) / "atari"
+
+
+def default_config(algo: str = "cql") -> ml_collections.ConfigDict:
+  c = offline_run.base_config()
+  c.algo = algo
+  c.env = "Pong"
+  c.source = "local"
+  c.data_dir = ""              # "" with source=local: default_cache_dir()
+  c.runs = (1, 2, 3, 4, 5)
+  c.checkpoints = 40           # the first N checkpoints of each run are the policies
+  c.num_policies = 200
+  c.num_episodes = 10_000      # split evenly over the selected checkpoints, from their middle
+  c.torso = "impala"
+  c.width_mult = 1.0
+  c.compute_dtype = "float32"
+  c.agent = cql.default_config() if algo == "cql" else imitation.default_config()
+  if algo == "rci":
+    c.agent.algo = "rci"
+    c.agent.learning_rate = 6.25e-5
+  c.stream.frame_stack = 4
+  c.stream.repeat = True
+  c.stream.shuffle_block = 4_096
+  c.train.batch_size = 32
+  c.eval_episodes = 10
+  # The local stand-in: small enough to generate in a few minutes on a laptop.
+  c.local = ml_collections.ConfigDict(dict(runs=2, checkpoints=6, steps_per_checkpoint=2_000,
+                                           seed=0))
+  return c
+
+
+def validate(c: ml_collections.ConfigDict) -> None:
+  c.env = atari_game_name(c.env)
+  if c.algo not in ALGOS:
+    raise OfflineScalingError(f"algo '{c.algo}' is not one of {ALGOS}")
+  if c.source not in SOURCES:
+    raise OfflineScalingError(f"--source={c.source} must be one of {SOURCES}")
+  if c.source != "local" and not c.data_dir:
+    raise OfflineScalingError(f"--source={c.source} needs --data_dir (where the data are)")
+  if c.torso not in TORSOS:
+    raise OfflineScalingError(f"--torso={c.torso} must be one of {TORSOS}")
+  if c.width_mult not in WIDTH_MULTS:
+    raise OfflineScalingError(f"--width_mult={c.width_mult} must be one of {WIDTH_MULTS}")
+  if c.checkpoints < 1:
+    raise OfflineScalingError(f"--checkpoints={c.checkpoints} must be >= 1")
+  offline_run.validate_base(c, c.algo)
+
+
+def make_source(c: ml_collections.ConfigDict, log=print):
+  """The configured episode source; generates the local dataset when missing."""
+  if c.source == "local":
+    root = epath.Path(c.data_dir) if c.data_dir else default_cache_dir()
+    log(f"using the local Atari dataset in {root} (generated from real {c.env} games on "
+        "first use; pass --source=rlu|tfds|dopamine --data_dir=... for DQN Replay)")
+    atari_generator.generate(c.env, root, c.local.runs, c.local.checkpoints,
+                             c.local.steps_per_checkpoint, seed=c.local.seed,
+                             on_checkpoint=log)
+    return RLUAtariSource(root, c.env, runs=range(1, c.local.runs + 1),
+                          checkpoints=range(c.local.checkpoints))
+  cls = {"rlu": RLUAtariSource, "tfds": TfdsAtariSource, "dopamine": DopamineAtariSource}
+  return cls[c.source](c.data_dir, c.env, runs=tuple(c.runs), checkpoints=range(c.checkpoints))
+
+
+def make_torso(c: ml_collections.ConfigDict):
+  dtype = jnp.dtype(c.compute_dtype)
+  return ImpalaCNN(c.width_mult, dtype) if c.torso == "impala" else NatureCNN(dtype)
+
+
+def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, progress: bool = True,
+        log=print) -> dict:
+  """Trains and evaluates one configuration; returns its result record."""
+  validate(config)
+  config.stream.algo = config.algo
+  source = make_source(config, log)
+  probe = make_stacked_atari_env(config.env)
+  obs_shape, num_actions = probe.observation_space.shape, int(probe.action_space.n)
+  probe.close()
+
+  def build_agent(stats):
+    if config.algo == "cql":
+      return cql.make_agent(make_torso(config), obs_shape, num_actions, config.agent)
+    return imitation.make_agent(obs_shape, num_actions, config.agent, stats.g_min, stats.g_max,
+                                torso=make_torso(config), obs_dtype=jnp.uint8)
+
+  def play(agent, params, act_kwargs):
+    return evaluation.evaluate_seeds(agent.act, params, config.env, config.train.num_seeds,
+                                     config.eval_episodes, seed=config.eval_seed,
+                                     make_envs=lambda *a, **k: make_vector_env(
+                                         *a, **k, make=make_stacked_atari_env),
+                                     **act_kwargs)
+
+  # CQL acts ε-greedily (ε_eval); RCI samples its categorical policy.
+  return offline_run.run(config, workdir, domain="atari", algo=config.algo, source=source,
+                         build_agent=build_agent, play=play, progress=progress,
+                         deterministic_eval=config.agent.get("eval_deterministic", False))

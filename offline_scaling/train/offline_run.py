@@ -1,0 +1,130 @@
+"""One offline run, any domain: selection → stats → stream → Trainer → evaluation → result.
+
+The domain (PyBullet imitation, Atari CQL/RCI) supplies the episode source,
+the agent for the dataset's statistics, and how to play evaluation episodes;
+everything else — run id, resume, selection, the selection summary, the
+result record — is the same and lives here.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import ml_collections
+import numpy as np
+from etils import epath
+
+from offline_scaling.agents.base import Agent
+from offline_scaling.data import pipeline
+from offline_scaling.data.expertise import RULES, episode_ranges, select_policies
+from offline_scaling.data.sources import EpisodeSource
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.train import loop, runs
+
+# (agent, params stacked over seeds, act kwargs) -> returns [num_seeds, episodes]
+PlayFn = Callable[[Agent, object, dict], np.ndarray]
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """The fields every domain's run config has."""
+  c = ml_collections.ConfigDict()
+  c.env = ""
+  c.expertise = 1.0
+  c.selection_rule = "value"
+  c.num_policies = 100
+  c.num_episodes = 0           # > 0: that many episodes split over the policies (Atari)
+  c.episode_position = "middle"
+  c.train = loop.default_config()
+  c.stream = pipeline.default_config()
+  c.eval_episodes = 10
+  c.eval_seed = 1_000
+  c.conditioners = (1.0,)      # RCI only
+  return c
+
+
+def validate_base(c: ml_collections.ConfigDict, algo: str) -> None:
+  """Checks the shared user-facing settings; one message naming the flag."""
+  if not 0.0 < c.expertise <= 1.0:
+    raise OfflineScalingError(f"--expertise={c.expertise} must lie in (0, 1]")
+  if c.selection_rule not in RULES:
+    raise OfflineScalingError(f"--selection_rule={c.selection_rule} must be one of {RULES}")
+  if c.num_policies < 1:
+    raise OfflineScalingError(f"--num_policies={c.num_policies} must be >= 1")
+  if c.num_episodes < 0:
+    raise OfflineScalingError(f"--num_episodes={c.num_episodes} must be >= 0")
+  if c.eval_episodes < 1:
+    raise OfflineScalingError(f"--eval_episodes={c.eval_episodes} must be >= 1")
+  if algo != "rci" and tuple(c.conditioners) != (1.0,):
+    raise OfflineScalingError(
+        f"--conditioners={list(c.conditioners)} only apply to RCI, not '{algo}'")
+  if not c.conditioners or any(not np.isfinite(x) for x in c.conditioners):
+    raise OfflineScalingError(f"--conditioners={list(c.conditioners)} must be finite numbers")
+  loop.validate(c.train, jax.device_count())
+  pipeline.validate(c.stream)
+
+
+def make_evaluate(agent: Agent, play: PlayFn, conditioners, deterministic: bool):
+  """evaluate(params, step) -> {returns, return_mean} (per conditioner for RCI)."""
+  def evaluate(params, step):
+    out = {}
+    for c in conditioners:
+      kwargs = dict(deterministic=deterministic)
+      if c is not None:
+        kwargs["conditioner"] = float(c)
+      returns = play(agent, params, kwargs)
+      prefix = "" if c is None else f"c={c:g}/"
+      out[f"{prefix}returns"] = returns.tolist()
+      out[f"{prefix}return_mean"] = float(returns.mean())
+    if conditioners[0] is not None:  # RCI's headline: c = 1 if asked for, else the first
+      c = 1.0 if 1.0 in conditioners else conditioners[0]
+      out["return_mean"] = out[f"c={c:g}/return_mean"]
+    return out
+  return evaluate
+
+
+def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain: str,
+        algo: str, source: EpisodeSource, build_agent: Callable[[pipeline.DatasetStats], Agent],
+        play: PlayFn, deterministic_eval: bool = False, progress: bool = True) -> dict:
+  """Trains and evaluates one configuration; returns its result record.
+
+  A run that already finished returns its stored result; a killed one resumes.
+  `config` must already be validated; its stream fields (algo, batch size,
+  seed) are filled in here from the agent and loop settings.
+  """
+  config.stream.algo = algo
+  config.stream.batch_size = loop.stream_batch_size(config.train)
+  config.stream.seed = config.train.seed
+  rid = runs.run_id(config)
+  run_dir = epath.Path(workdir) / rid
+  done = runs.read_result(run_dir)
+  if done:
+    return done
+
+  table = [p for p in source.policies() if p.env == config.env]
+  if not table:
+    raise OfflineScalingError(f"the data source has no policy for '{config.env}'")
+  selection = select_policies(table, config.expertise, config.num_policies,
+                              config.selection_rule)
+  ranges = (episode_ranges(table, selection.policy_ids, config.num_episodes,
+                           config.episode_position) if config.num_episodes else None)
+  stats = pipeline.dataset_stats(source, selection.policy_ids, ranges,
+                                 rfi_fraction=config.stream.rfi_fraction)
+  agent = build_agent(stats)
+  conditioners = tuple(config.conditioners) if algo == "rci" else (None,)
+  trainer = loop.Trainer(agent, config.train, run_dir,
+                         evaluate=make_evaluate(agent, play, conditioners, deterministic_eval))
+  stream = pipeline.make_stream(source, selection.policy_ids, config.stream,
+                                episode_ranges=ranges, stats=stats)
+  state, summary = trainer.train(stream, progress=progress)
+  first_seed_params = jax.tree.map(lambda x: x[0], state.params)
+  record = dict(run_id=rid, config=config.to_dict(), domain=domain, env=config.env, algo=algo,
+                expertise=config.expertise, selection_rule=config.selection_rule,
+                param_count=int(sum(np.prod(x.shape) for x in jax.tree.leaves(first_seed_params))),
+                steps=summary["steps"], samples_seen=summary["samples_seen"],
+                data_exhausted=summary["data_exhausted"], eval=summary["eval"],
+                eval_return=summary["eval"].get("return_mean"),
+                selection=selection.to_dict(), dataset=stats.to_dict(),
+                best_expert_value=selection.best_value)
+  runs.write_result(run_dir, record)
+  return record
