@@ -4,9 +4,12 @@
         --param_count=100000 --steps=10000 --seeds=8 --workdir=runs/rci
 """
 
+from absl import flags
+
 from experiments import common, pybullet_imitation
 
 pybullet_imitation.define_config("rci")
+flags.adopt_module_key_flags(pybullet_imitation)
 
 if __name__ == "__main__":
   common.run(pybullet_imitation.main_for("rci"))

@@ -5,7 +5,13 @@ import pytest
 SCRIPTS = {"experiments.pybullet_experts": "--checkpoint_every",
            "experiments.pybullet_collect": "--episodes_per_policy",
            "experiments.quickstart": "--workdir",
-           "experiments.fit_scaling_laws": "--group_by"}
+           "experiments.fit_scaling_laws": "--group_by",
+           "experiments.pybullet_bc": "--param_count",
+           "experiments.pybullet_rfi": "--selection_rule",
+           "experiments.pybullet_rci": "--conditioners",
+           "experiments.atari_cql": "--width_mult",
+           "experiments.atari_rci": "--num_episodes",
+           "experiments.atari_generate": "--steps_per_checkpoint"}
 
 
 @pytest.mark.parametrize("module,flag", SCRIPTS.items())
@@ -26,6 +32,18 @@ def test_help(script, module, flag):
      "expert zoo '/nonexistent/zoo' does not exist"),
     ("experiments.pybullet_collect", ["--zoo=/tmp", "--out=/tmp/x", "--episodes_per_policy=0"],
      "--episodes_per_policy=0"),
+    ("experiments.pybullet_bc", ["--workdir=/tmp/x", "--data=/tmp/x", "--expertise=0"],
+     "--expertise=0.0 must lie in (0, 1]"),
+    ("experiments.pybullet_bc", ["--workdir=/tmp/x", "--data=/tmp/x", "--param_count=500"],
+     "--param_count=500 must be at least 1,000"),
+    ("experiments.pybullet_rfi", ["--workdir=/tmp/x", "--data=/tmp/x", "--conditioners=1.5"],
+     "only apply to RCI"),
+    ("experiments.pybullet_rci", ["--workdir=/tmp/x", "--data=/nonexistent"],
+     "policy table '/nonexistent/policy_table.json' does not exist"),
+    ("experiments.atari_cql", ["--width_mult=5"], "--width_mult=5.0 must be one of"),
+    ("experiments.atari_cql", ["--source=rlu"], "--source=rlu needs --data_dir"),
+    ("experiments.atari_cql", ["--game=Tetris"], "unknown Atari game 'Tetris'"),
+    ("experiments.atari_rci", ["--conditioners=a,b"], "--conditioners=a,b must be numbers"),
 ])
 def test_bad_input_is_one_line(script, module, args, expected):
   proc = script(module, *args)

@@ -71,7 +71,7 @@ def read_policy_table(path: str | epath.Path) -> list[PolicyRecord]:
       JSON, or a row lacks a field or has a non-finite value.
   """
   path = epath.Path(path)
-  if path.is_dir():
+  if path.suffix != ".json":  # a collection directory
     path = path / TABLE_NAME
   if not path.exists():
     raise OfflineScalingError(f"policy table '{path}' does not exist")
