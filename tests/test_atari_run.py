@@ -6,7 +6,7 @@ import pytest
 
 from conftest import run_script
 
-TINY = ["--steps=20", "--seeds=2", "--batch_size=8", "--eval_episodes=1", "--num_episodes=6",
+TINY = ["--steps=20", "--seeds=2", "--batch_size=8", "--eval_episodes=1", "--num_episodes=3",
         "--config.torso=nature", "--config.train.updates_per_call=10",
         "--config.train.log_every=10", "--config.train.checkpoint_every=10",
         "--config.local.checkpoints=3", "--config.local.runs=1",
@@ -25,6 +25,6 @@ def test_atari_run_on_generated_data(tmp_path, algo):
   assert result["domain"] == "atari" and result["algo"] == algo and result["env"] == "Pong"
   assert result["steps"] == 20 and result["samples_seen"] == 20 * 2 * 8
   assert len(result["selection"]["policy_ids"]) == 3
-  assert result["dataset"]["num_episodes"] == 6
+  assert result["dataset"]["num_episodes"] == 3  # one (whole) episode per checkpoint
   key = "c=1/returns" if algo == "rci" else "returns"
   assert len(result["eval"][key]) == 2  # one list of returns per seed
