@@ -6,6 +6,7 @@ import os
 import platform
 
 import numpy as np
+from absl import logging
 from etils import epath
 
 from offline_scaling.data import episodes as ep_lib
@@ -13,6 +14,11 @@ from offline_scaling.data import policy_table
 from offline_scaling.data.sources import PybulletSource
 
 OBS_DIM, NUM_ACTIONS = 26, 64  # HalfCheetah with bang-bang actions
+
+
+def quiet() -> None:
+  """Warnings only: orbax logs every checkpoint at INFO."""
+  logging.set_verbosity(logging.WARNING)
 
 
 def machine() -> str:

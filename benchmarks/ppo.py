@@ -21,7 +21,7 @@ import numpy as np
 from absl import app, flags
 from etils import epath
 
-from benchmarks.common import machine
+from benchmarks.common import machine, quiet
 from offline_scaling.agents import ppo
 from offline_scaling.envs import make_env, make_vector_env
 from offline_scaling.train import experts
@@ -64,6 +64,7 @@ def sb3_rate(seed: int) -> float | None:
 
 
 def main(_):
+  quiet()
   config = ppo.default_config()
   runs = {"raw": [], "ours": [], "sb3": []}
   for r in range(F.repeats):

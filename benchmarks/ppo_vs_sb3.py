@@ -105,6 +105,27 @@ def summary() -> None:
     print(f"{impl:6s} {r['final_step']:9d} {r['final_mean']:12.1f}  "
           + ", ".join(f"{v:.1f}" for v in r["final_per_seed"]))
   (out / "summary.json").write_text(json.dumps(rows, indent=1))
+  plot(rows, out / "ppo_vs_sb3.png")
+
+
+def plot(rows: dict, path: epath.Path) -> None:
+  """Evaluation return vs env steps: mean over seeds, shaded min–max."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for impl, r in rows.items():
+    curves = np.array([[v for _, v in c] for c in r["curves"].values()])
+    steps = np.array([s for s, _ in next(iter(r["curves"].values()))])
+    label = {"ours": "offline_scaling PPO", "sb3": "Stable-Baselines3 PPO (defaults)"}[impl]
+    ax.plot(steps, curves.mean(0), label=f"{label} ({len(curves)} seeds)")
+    ax.fill_between(steps, curves.min(0), curves.max(0), alpha=0.2)
+  ax.set_xlabel("env steps")
+  ax.set_ylabel(f"eval return ({F.eval_episodes} episodes, mode action)")
+  ax.set_title(f"{F.env} with bang-bang actions")
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
 
 
 def main(_):
