@@ -15,6 +15,7 @@ Medians over `repeats` windows; writes `<out>/data.json`.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 
@@ -23,9 +24,10 @@ import numpy as np
 from absl import app, flags
 from etils import epath
 
-from benchmarks.common import NUM_ACTIONS, OBS_DIM, machine, make_data
+from benchmarks.common import NUM_ACTIONS, OBS_DIM, machine, make_data, quiet
 from offline_scaling.agents import imitation
 from offline_scaling.data import pipeline
+from offline_scaling.train import atari_run
 
 flags.DEFINE_integer("batches", 200, "batches per timed window")
 flags.DEFINE_integer("repeats", 3, "timed windows (median reported)")
@@ -77,14 +79,26 @@ def pybullet(tmp: epath.Path) -> dict:
               ratio=stream / learner)
 
 
+def atari() -> dict:
+  """The CQL stream over the locally generated Pong dataset (generated on first use)."""
+  source = atari_run.make_source(atari_run.default_config("cql"))
+  config = pipeline.default_config()
+  config.update(algo="cql", frame_stack=4, batch_size=32, repeat=True, shuffle_block=4096)
+  ids = [p.policy_id for p in source.policies()]
+  rate = stream_rate(pipeline.make_stream(source, ids, config), 32)
+  return dict(stream_transitions_per_s=rate, per_core=rate / os.cpu_count())
+
+
 def main(_):
+  quiet()
   with tempfile.TemporaryDirectory() as tmp:
-    result = dict(machine=machine(),
-                  pybullet=pybullet(epath.Path(tmp)))
-  p = result["pybullet"]
+    result = dict(machine=machine(), pybullet=pybullet(epath.Path(tmp)), atari=atari())
+  p, a = result["pybullet"], result["atari"]
   print(f"pybullet BC stream: {p['stream_transitions_per_s']:,.0f} transitions/s; "
         f"4x256 BC learner consumes {p['learner_transitions_per_s']:,.0f}/s "
         f"(stream/learner = {p['ratio']:.1f})")
+  print(f"atari CQL stream (PNG decode, 4-frame stacks, 3-step targets, batch 32): "
+        f"{a['stream_transitions_per_s']:,.0f} transitions/s = {a['per_core']:,.0f} per core")
   out = epath.Path(F.out)
   out.mkdir(parents=True, exist_ok=True)
   (out / "data.json").write_text(json.dumps(result, indent=1))

@@ -1,16 +1,18 @@
-"""Imitation learner throughput: updates/s and samples/s, pipeline included.
+"""Learner throughput: updates/s and samples/s, data pipeline included.
 
-    python -m benchmarks.learners [--sizes=4x256,4x1024,4x2048 --batch_size=256]
+    python -m benchmarks.learners                  # PyBullet: BC and RCI on MLPs
+    python -m benchmarks.learners --domain=atari   # Atari: CQL at each Impala width + Nature CNN
 
-For each MLP (depth × width; obs 26, 64 actions as HalfCheetah with bang-bang
-actions) and algorithm (BC, RCI) it trains through the real `Trainer` on a
-real tf.data stream of episode shards, and reports the median over
-`repeats` timed windows of
-  updates/s, samples/s, model TFLOP/s (6 × params × batch per update: forward
-  + backward matmuls) and that as a fraction of this machine's measured f32
-  matmul peak (a jitted 2048² matmul, median of several runs).
-It also times `num_seeds` vmapped 10K-parameter models against one.
-Writes `<out>/learners.json`.
+Every row trains through the real `Trainer` on a real tf.data stream: PyBullet
+on episode shards of HalfCheetah-sized random episodes (obs 26, 64 actions),
+Atari on the locally generated Pong dataset (RL Unplugged format, PNG decode,
+4-frame stacks, 3-step targets). Reported per row, as the median over
+`repeats` timed windows after a warm-up window that includes compilation:
+updates/s, samples/s, model FLOP/s (XLA's own count of the jitted update) and
+that as a fraction of this machine's measured f32 matmul peak (a jitted
+2048² matmul, median of several runs). The PyBullet run also times
+`num_seeds` vmapped 10K-parameter models against one. Writes
+`<out>/learners_<domain>.json`.
 """
 
 from __future__ import annotations
@@ -25,19 +27,25 @@ import numpy as np
 from absl import app, flags
 from etils import epath
 
-from benchmarks.common import NUM_ACTIONS, OBS_DIM, machine, make_data
-from offline_scaling.agents import imitation
+from benchmarks.common import NUM_ACTIONS, OBS_DIM, machine, make_data, quiet
+from offline_scaling.agents import cql, imitation
 from offline_scaling.data import pipeline
-from offline_scaling.train import loop
+from offline_scaling.train import atari_run, loop
 
-flags.DEFINE_list("sizes", ["4x256", "4x1024", "4x2048"], "depth x width of the MLPs")
-flags.DEFINE_list("algos", ["bc", "rci"], "algorithms")
-flags.DEFINE_integer("batch_size", 256, "batch per update")
-flags.DEFINE_integer("updates", 1000, "updates per timed window")
+flags.DEFINE_enum("domain", "pybullet", ["pybullet", "atari"], "which learners")
+flags.DEFINE_list("sizes", ["4x256", "4x1024", "4x2048"], "PyBullet: depth x width of the MLPs")
+flags.DEFINE_list("algos", ["bc", "rci"], "PyBullet: algorithms")
+flags.DEFINE_list("torsos", ["nature", "0.5", "1", "2", "3", "4", "6"],
+                  "Atari: 'nature' or Impala width multipliers")
+flags.DEFINE_integer("batch_size", None, "batch per update (default 256 PyBullet, 32 Atari)")
+flags.DEFINE_integer("updates", None, "updates per timed window (default: sized by --window_s)")
+flags.DEFINE_float("window_s", 3.0, "timed window length aimed for, at the matmul peak")
 flags.DEFINE_integer("repeats", 3, "timed windows (median reported)")
 flags.DEFINE_integer("num_seeds", 8, "seeds for the vmap check")
 flags.DEFINE_string("out", "benchmarks/out", "output directory")
 F = flags.FLAGS
+PEAK_GFLOPS = 0.0  # measured at start
+
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
   a = jnp.ones((n, n), jnp.float32)
@@ -51,63 +59,109 @@ def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
   return 2 * n ** 3 / np.median(times) / 1e9
 
 
-def time_trainer(source, algo: str, hidden: tuple[int, ...], num_seeds: int, workdir) -> dict:
-  """Median updates/s (per seed) of the Trainer over timed windows, pipeline included."""
-  agent_config = imitation.default_config()
-  agent_config.algo, agent_config.hidden = algo, hidden
-  agent = imitation.make_agent(OBS_DIM, NUM_ACTIONS, agent_config, 0.0, 1.0)
+def update_flops(agent, states, stream_batch: dict, batch_size: int) -> float:
+  """XLA's FLOP count of one update of one seed (a scan body is counted only
+  once by XLA, so the update is compiled on its own)."""
+  state = jax.tree.map(lambda x: x[0], states)
+  batch = {k: v[:batch_size] for k, v in stream_batch.items()}
+  cost = jax.jit(agent.update).lower(state, batch).compile().cost_analysis()
+  return (cost[0] if isinstance(cost, list) else cost)["flops"]
+
+
+def time_trainer(source, agent, stream_config, batch_size: int, num_seeds: int,
+                 updates: int | None, updates_per_call: int, workdir: epath.Path) -> dict:
+  """Median updates/s (per seed) of the Trainer over timed windows, pipeline included.
+
+  `updates` per window; None sizes windows to about `--window_s` at the matmul peak.
+  """
   config = loop.default_config()
-  K = 50
-  config.update(batch_size=F.batch_size, num_seeds=num_seeds, updates_per_call=K,
-                log_every=F.updates, steps=F.updates * (F.repeats + 1),
-                checkpoint_every=F.updates * (F.repeats + 1))
-  stream_config = pipeline.default_config()
-  stream_config.update(algo=algo, repeat=True, batch_size=loop.stream_batch_size(config))
+  config.update(batch_size=batch_size, num_seeds=num_seeds, updates_per_call=updates_per_call,
+                log_every=updates_per_call, steps=10 ** 9, checkpoint_every=10 ** 9)
+  stream_config.update(repeat=True, batch_size=loop.stream_batch_size(config))
   ids = [p.policy_id for p in source.policies()]
   stream = pipeline.make_stream(source, ids, stream_config)
-  trainer = loop.Trainer(agent, config, epath.Path(workdir) / f"{algo}-{hidden}-{num_seeds}")
+  trainer = loop.Trainer(agent, config, workdir)
   state = trainer.init_state()
+  flops = update_flops(agent, state, next(stream), batch_size)
+  if updates is None:  # about `window_s` seconds per window at the matmul peak
+    calls = round(F.window_s * PEAK_GFLOPS * 1e9 / (flops * updates_per_call))
+    updates = updates_per_call * int(np.clip(calls, 1, 1000 // updates_per_call))
   windows = []
   for w in range(F.repeats + 1):  # the first window includes compilation
     t0 = time.perf_counter()
-    for _ in range(F.updates // K):
+    for _ in range(updates // updates_per_call):
       state, metrics = trainer.update(state, next(stream))
     jax.block_until_ready(metrics)
     if w:
-      windows.append(F.updates / (time.perf_counter() - t0))
+      windows.append(updates / (time.perf_counter() - t0))
   params = imitation.param_count(jax.tree.map(lambda x: x[0], state.params))
   ups = float(np.median(windows))
-  return dict(algo=algo, hidden=list(hidden), num_seeds=num_seeds, params=params,
-              updates_per_s=ups, samples_per_s=ups * F.batch_size * num_seeds,
-              tflops=6 * params * F.batch_size * num_seeds * ups / 1e12)
+  return dict(num_seeds=num_seeds, params=params, batch_size=batch_size, updates=updates,
+              updates_per_s=ups, samples_per_s=ups * batch_size * num_seeds,
+              gflops_per_update=flops / 1e9, gflops_per_s=flops * ups / 1e9)
+
+
+def pybullet_rows(tmp: epath.Path, peak: float) -> dict:
+  batch, updates = F.batch_size or 256, F.updates
+  source = make_data(tmp / "data")
+
+  def row(algo, hidden, seeds):
+    config = imitation.default_config()
+    config.algo, config.hidden = algo, hidden
+    agent = imitation.make_agent(OBS_DIM, NUM_ACTIONS, config, 0.0, 1.0)
+    stream = pipeline.default_config()
+    stream.algo = algo
+    r = time_trainer(source, agent, stream, batch, seeds, updates, 50,
+                     tmp / f"{algo}-{len(hidden)}x{hidden[0]}-{seeds}")
+    return dict(r, algo=algo, hidden=list(hidden), peak_fraction=r["gflops_per_s"] / peak)
+
+  rows = []
+  for size in F.sizes:
+    depth, width = (int(x) for x in size.split("x"))
+    for algo in F.algos:
+      r = row(algo, (width,) * depth, 1)
+      rows.append(r)
+      print(f"{algo:4s} {size:>7s} {r['params']:>11,d} params {r['updates_per_s']:9.1f} upd/s "
+            f"{r['samples_per_s']:10.0f} samples/s {r['peak_fraction']:6.1%} of peak", flush=True)
+  one, many = row("bc", (109,), 1), row("bc", (109,), F.num_seeds)
+  ratio = one["updates_per_s"] / many["updates_per_s"]
+  print(f"{F.num_seeds} vmapped seeds of a {one['params']:,}-param BC take {ratio:.2f}× "
+        "the wall time of one")
+  return dict(rows=rows, vmap=dict(one=one, many=many, wall_time_ratio=ratio))
+
+
+def atari_rows(tmp: epath.Path, peak: float) -> dict:
+  batch, updates = F.batch_size or 32, F.updates
+  config = atari_run.default_config("cql")
+  source = atari_run.make_source(config)
+  rows = []
+  for torso in F.torsos:
+    config.torso = "nature" if torso == "nature" else "impala"
+    config.width_mult = 1.0 if torso == "nature" else float(torso)
+    agent = cql.make_agent(atari_run.make_torso(config), (84, 84, 4), 6, config.agent)
+    stream = pipeline.default_config()
+    stream.update(algo="cql", frame_stack=4, shuffle_block=2048)
+    r = time_trainer(source, agent, stream, batch, 1, updates, 10, tmp / f"cql-{torso}")
+    r = dict(r, algo="cql", torso=torso, peak_fraction=r["gflops_per_s"] / peak)
+    rows.append(r)
+    print(f"cql {torso:>7s} {r['params']:>11,d} params {r['updates_per_s']:8.2f} upd/s "
+          f"{r['gflops_per_update']:8.1f} GFLOP/update {r['peak_fraction']:6.1%} of peak",
+          flush=True)
+  return dict(rows=rows)
 
 
 def main(_):
-  peak = matmul_peak_gflops()
-  rows = []
+  global PEAK_GFLOPS
+  quiet()
+  peak = PEAK_GFLOPS = matmul_peak_gflops()
+  print(f"matmul peak: {peak:.0f} GFLOP/s ({jax.default_backend()})")
   with tempfile.TemporaryDirectory() as tmp:
-    source = make_data(epath.Path(tmp) / "data")
-    for size in F.sizes:
-      depth, width = (int(x) for x in size.split("x"))
-      for algo in F.algos:
-        row = time_trainer(source, algo, (width,) * depth, 1, tmp)
-        row["peak_fraction"] = row["tflops"] * 1e3 / peak
-        rows.append(row)
-        print(f"{algo:4s} {size:>7s} {row['params']:>10,d} params  "
-              f"{row['updates_per_s']:8.1f} upd/s  {row['samples_per_s']:10.0f} samples/s  "
-              f"{row['peak_fraction']:6.1%} of peak", flush=True)
-    one = time_trainer(source, "bc", (109,), 1, tmp)
-    many = time_trainer(source, "bc", (109,), F.num_seeds, tmp)
-  vmap_ratio = one["updates_per_s"] / many["updates_per_s"]
-  print(f"matmul peak: {peak:.0f} GFLOP/s")
-  print(f"{F.num_seeds} vmapped seeds of a {one['params']:,}-param BC take {vmap_ratio:.2f}× "
-        "the wall time of one")
+    result = (pybullet_rows if F.domain == "pybullet" else atari_rows)(epath.Path(tmp), peak)
   out = epath.Path(F.out)
   out.mkdir(parents=True, exist_ok=True)
-  (out / "learners.json").write_text(json.dumps(dict(
-      machine=machine(),
-      backend=jax.default_backend(), matmul_peak_gflops=peak, batch_size=F.batch_size,
-      rows=rows, vmap=dict(one=one, many=many, wall_time_ratio=vmap_ratio)), indent=1))
+  (out / f"learners_{F.domain}.json").write_text(json.dumps(dict(
+      result, machine=machine(), backend=jax.default_backend(), matmul_peak_gflops=peak),
+      indent=1))
 
 
 if __name__ == "__main__":
