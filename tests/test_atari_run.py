@@ -23,7 +23,7 @@ def test_atari_run_on_generated_data(tmp_path, algo):
   (result_path,) = (tmp_path / "runs").glob("*/result.json")
   result = json.loads(result_path.read_text())
   assert result["domain"] == "atari" and result["algo"] == algo and result["env"] == "Pong"
-  assert result["steps"] == 20 and result["samples_seen"] == 20 * 2 * 8
+  assert result["steps"] == 20 and result["samples_seen"] == 20 * 8
   assert len(result["selection"]["policy_ids"]) == 3
   assert result["dataset"]["num_episodes"] == 3  # one (whole) episode per checkpoint
   key = "c=1/returns" if algo == "rci" else "returns"

@@ -78,4 +78,4 @@ def test_killed_run_resumes_bit_identically(tmp_path):
   steps = [json.loads(l)["step"] for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
   assert steps == list(range(10, 401, 10))
   result = json.loads((run_dir / "result.json").read_text())
-  assert result["steps"] == 400 and result["samples_seen"] == 400 * 2 * 32
+  assert result["steps"] == 400 and result["samples_seen"] == 400 * 32

@@ -107,7 +107,9 @@ def make_agent(torso: nn.Module, obs_shape: tuple[int, ...], num_actions: int,
   def init(rng):
     rng, key = jax.random.split(rng)
     params = net.init(key, jnp.zeros((1, *obs_shape), obs_dtype))
-    return CQLState(params=params, target_params=params, opt_state=optimizer.init(params),
+    # A copy: donating a state whose two trees share buffers would fail.
+    return CQLState(params=params, target_params=jax.tree.map(jnp.copy, params),
+                    opt_state=optimizer.init(params),
                     step=jnp.zeros((), jnp.int32), rng=rng)
 
   def loss(params, batch, rng, target_params=None):

@@ -4,10 +4,11 @@
   updates (`lax.scan`), with the old state's buffers donated; metrics come
   back to the host every `log_every` updates only.
 * **Seeds are vmapped:** S = `num_seeds` independent models (own init, own
-  rng) train in the same call. They share one stream: each call draws
-  K × S × B transitions and seed s trains on its own slice, so seeds see
-  different samples in different orders and, in one-pass mode, no sample is
-  seen twice by any of them.
+  rng) train in the same call on the same stream: each call draws K × B
+  transitions; seed 0 takes them in stream order and seed s > 0 in its own
+  seeded permutation of those K × B, so every seed sees the same data in a
+  different order (and, in one-pass mode, every sample exactly once) while
+  the pipeline works for one.
 * **Devices:** a `Mesh` with one `data` axis over all devices; batches are
   sharded on their batch axis, the state is replicated. B must divide by the
   device count. The same code runs on 1 CPU, several devices, GPUs or TPUs.
@@ -80,8 +81,8 @@ def make_mesh(devices=None) -> Mesh:
 
 
 def stream_batch_size(config: ml_collections.ConfigDict) -> int:
-  """Transitions per stream batch: one call's worth, K × S × B."""
-  return config.updates_per_call * config.num_seeds * config.batch_size
+  """Transitions per stream batch: one call's worth, K × B (shared by the seeds)."""
+  return config.updates_per_call * config.batch_size
 
 
 class Trainer:
@@ -106,29 +107,46 @@ class Trainer:
     self.run_dir = epath.Path(run_dir)
     self.run_dir.mkdir(parents=True, exist_ok=True)
     self._replicated = NamedSharding(self.mesh, P())
-    self._batch_sharding = NamedSharding(self.mesh, P(None, None, "data"))
+    self._batch_sharding = NamedSharding(self.mesh, P(None, "data"))
     S, K = config.num_seeds, config.updates_per_call
 
     def init(rng):
       return jax.vmap(agent.init)(jax.random.split(rng, S))
 
-    def multi_update(state, batches):
-      step = lambda s, b: jax.vmap(agent.update)(s, b)
-      state, metrics = jax.lax.scan(step, state, batches)
+    order_key = jax.random.PRNGKey(config.seed + 1)
+
+    def seed_order(batches, call):
+      """[K, B, ...] -> [K, S, B, ...]: seed 0 as given, seed s > 0 permuted."""
+      flat = jax.tree.map(lambda x: x.reshape(K * config.batch_size, *x.shape[2:]), batches)
+
+      def one(s):
+        perm = jax.random.permutation(jax.random.fold_in(jax.random.fold_in(order_key, s), call),
+                                      K * config.batch_size)
+        perm = jnp.where(s == 0, jnp.arange(K * config.batch_size), perm)
+        return jax.tree.map(lambda x: x[perm].reshape(K, config.batch_size, *x.shape[1:]), flat)
+
+      return jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), jax.vmap(one)(jnp.arange(S)))
+
+    def multi_update(state, batches, call):
+      step = lambda st, b: jax.vmap(agent.update)(st, b)
+      state, metrics = jax.lax.scan(step, state, seed_order(batches, call) if S > 1 else
+                                    jax.tree.map(lambda x: x[:, None], batches))
       return state, jax.tree.map(lambda m: m.mean(0), metrics)   # [S] per metric
 
     self._init = jax.jit(init, out_shardings=self._replicated)
-    self._update = jax.jit(multi_update, in_shardings=(self._replicated, self._batch_sharding),
+    self._update = jax.jit(multi_update,
+                           in_shardings=(self._replicated, self._batch_sharding, None),
                            out_shardings=(self._replicated, self._replicated),
                            donate_argnums=0)
-    self._shape = (K, S, config.batch_size)
+    self._shape = (K, config.batch_size)
 
   def init_state(self):
     return self._init(jax.random.PRNGKey(self.config.seed))
 
-  def update(self, state, batch: dict):
-    """One call (K updates of every seed) on a stream batch; for benchmarks and notebooks."""
-    return self._update(state, self._device_batch(batch))
+  def update(self, state, batch: dict, call: int = 0):
+    """One call (K updates of every seed) on a stream batch; `call` numbers the
+    call (it seeds the other seeds' data order). For benchmarks and notebooks."""
+    return self._update(state, self._device_batch(batch), call)
 
   def _device_batch(self, batch: dict):
     return jax.device_put({k: v.reshape(self._shape + v.shape[1:]) for k, v in batch.items()},
@@ -180,7 +198,7 @@ class Trainer:
       if batch is None:
         summary["data_exhausted"] = True
         break
-      state, metrics = self._update(state, batch)
+      state, metrics = self._update(state, batch, step // K)
       step += K
       checkpoint_due = step % c.checkpoint_every == 0 or step >= c.steps
       eval_due = self.evaluate and ((c.eval_every and step % c.eval_every == 0)
@@ -218,7 +236,7 @@ class Trainer:
     writer.close()
     mgr.close()
     summary["steps"] = step
-    summary["samples_seen"] = step * c.batch_size * c.num_seeds
+    summary["samples_seen"] = step * c.batch_size   # per seed; every seed sees the same data
     return state, summary
 
 
