@@ -69,14 +69,16 @@ def update_flops(agent, states, stream_batch: dict, batch_size: int) -> float:
 
 
 def time_trainer(source, agent, stream_config, batch_size: int, num_seeds: int,
-                 updates: int | None, updates_per_call: int, workdir: epath.Path) -> dict:
+                 updates: int | None, updates_per_call: int, workdir: epath.Path,
+                 unroll: bool = False) -> dict:
   """Median updates/s (per seed) of the Trainer over timed windows, pipeline included.
 
   `updates` per window; None sizes windows to about `--window_s` at the matmul peak.
   """
   config = loop.default_config()
   config.update(batch_size=batch_size, num_seeds=num_seeds, updates_per_call=updates_per_call,
-                log_every=updates_per_call, steps=10 ** 9, checkpoint_every=10 ** 9)
+                log_every=updates_per_call, steps=10 ** 9, checkpoint_every=10 ** 9,
+                unroll=unroll)
   stream_config.update(repeat=True, batch_size=loop.stream_batch_size(config))
   ids = [p.policy_id for p in source.policies()]
   stream = pipeline.make_stream(source, ids, stream_config)
@@ -141,7 +143,8 @@ def atari_rows(tmp: epath.Path, peak: float) -> dict:
     agent = cql.make_agent(atari_run.make_torso(config), (84, 84, 4), 6, config.agent)
     stream = pipeline.default_config()
     stream.update(algo="cql", frame_stack=4, shuffle_block=2048)
-    r = time_trainer(source, agent, stream, batch, 1, updates, 10, tmp / f"cql-{torso}")
+    r = time_trainer(source, agent, stream, batch, 1, updates, config.train.updates_per_call,
+                     tmp / f"cql-{torso}", unroll=config.train.unroll)
     r = dict(r, algo="cql", torso=torso, peak_fraction=r["gflops_per_s"] / peak)
     rows.append(r)
     print(f"cql {torso:>7s} {r['params']:>11,d} params {r['updates_per_s']:8.2f} upd/s "
