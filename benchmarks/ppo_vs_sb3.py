@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import time
 
-import jax
 import numpy as np
 from absl import app, flags
 from etils import epath

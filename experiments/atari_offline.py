@@ -13,7 +13,6 @@ after a kill with the same command.
 
 from __future__ import annotations
 
-import json
 
 from absl import flags
 from ml_collections import config_flags
@@ -56,9 +55,5 @@ def main_for(algo: str):
     if config.algo != algo:
       raise OfflineScalingError(f"--config is for '{config.algo}', this script trains '{algo}'")
     result = atari_run.run(common.apply_overrides(config, F, OVERRIDES), F.workdir)
-    shown = {k: result[k] for k in ("run_id", "algo", "env", "expertise", "param_count",
-                                    "steps", "samples_seen", "eval_return",
-                                    "best_expert_value")}
-    print(json.dumps(shown, indent=1))
-    print(f"result: {F.workdir}/{result['run_id']}/result.json")
+    common.print_result(result, F.workdir)
   return main

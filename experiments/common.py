@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Callable
 
@@ -45,3 +46,11 @@ def apply_overrides(config, flag_values, overrides: dict[str, str]):
       node = node[p]
     node[leaf] = value
   return config
+
+
+def print_result(result: dict, workdir: str) -> None:
+  """The headline fields of a run's result record, and where the record is."""
+  shown = {k: result[k] for k in ("run_id", "algo", "env", "expertise", "param_count", "steps",
+                                  "samples_seen", "eval_return", "best_expert_value")}
+  print(json.dumps(shown, indent=1))
+  print(f"result: {workdir}/{result['run_id']}/result.json")

@@ -11,7 +11,6 @@ config) and resumes after a kill with the same command.
 
 from __future__ import annotations
 
-import json
 
 from absl import flags
 from ml_collections import config_flags
@@ -57,9 +56,5 @@ def main_for(algo: str):
   def main(_):
     config = apply_flags(F.config, algo)
     result = pybullet_imitation.run(config, F.workdir)
-    shown = {k: result[k] for k in ("run_id", "algo", "env", "expertise", "param_count",
-                                    "steps", "samples_seen", "eval_return",
-                                    "best_expert_value")}
-    print(json.dumps(shown, indent=1))
-    print(f"result: {F.workdir}/{result['run_id']}/result.json")
+    common.print_result(result, F.workdir)
   return main

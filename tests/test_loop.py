@@ -9,10 +9,8 @@ import time
 
 import jax
 import numpy as np
-import pytest
 
 from conftest import REPO
-from offline_scaling.agents import imitation
 from offline_scaling.train import checkpoints
 from synthetic import make_source
 

@@ -1,7 +1,6 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 from offline_scaling.agents import ppo
 from offline_scaling.agents.running_stats import RunningStats

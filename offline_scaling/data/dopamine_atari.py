@@ -47,7 +47,8 @@ from etils import epath
 from offline_scaling.data.episodes import TMP_SUFFIX, Episode
 from offline_scaling.data.policy_table import PolicyRecord
 from offline_scaling.data.rlu_atari import NUM_RUNS, cached_policy_table, policy_id, record_of
-from offline_scaling.data.sources import EpisodeRanges, keep_episode_ranges, read_all
+from offline_scaling.data.sources import (EpisodeRanges, find_policies, keep_episode_ranges,
+                                          read_all)
 from offline_scaling.envs.atari import SCREEN_SIZE, atari_game_name
 from offline_scaling.errors import OfflineScalingError
 
@@ -254,13 +255,9 @@ class DopamineAtariSource:
   def episodes(self, policy_ids: Sequence[str],
                episode_ranges: EpisodeRanges | None = None) -> tf.data.Dataset:
     """The whole episodes of `policy_ids`, `cycle_length` checkpoints read at a time."""
-    by_id = {p.policy_id: p for p in self.policies()}
-    missing = [pid for pid in policy_ids if pid not in by_id]
-    if missing:
-      raise OfflineScalingError(
-          f"policies {missing} are not among the {len(by_id)} policies of {self.game} "
-          f"runs {self.runs} under '{self.root}'")
-    keys = [(by_id[pid].seed, by_id[pid].checkpoint_step) for pid in policy_ids]
+    records = find_policies(self.policies(), policy_ids,
+                            f"{self.game} runs {self.runs} under '{self.root}'")
+    keys = [(r.seed, r.checkpoint_step) for r in records]
 
     def generate(run, checkpoint):
       run, checkpoint = int(run), int(checkpoint)

@@ -70,7 +70,8 @@ from etils import epath
 from offline_scaling.data import policy_table as policy_table_lib
 from offline_scaling.data.episodes import TMP_SUFFIX, Episode
 from offline_scaling.data.policy_table import PolicyRecord
-from offline_scaling.data.sources import EpisodeRanges, keep_episode_ranges, read_all
+from offline_scaling.data.sources import (EpisodeRanges, find_policies, keep_episode_ranges,
+                                          read_all)
 from offline_scaling.envs.atari import SCREEN_SIZE, atari_game_name
 from offline_scaling.errors import OfflineScalingError
 
@@ -297,13 +298,9 @@ class RLUAtariSource:
 
   def files(self, policy_ids: Sequence[str]) -> list[str]:
     """The raw file of each policy, in the given order."""
-    by_id = {p.policy_id: p for p in self.policies()}
-    missing = [pid for pid in policy_ids if pid not in by_id]
-    if missing:
-      raise OfflineScalingError(
-          f"policies {missing} are not among the {len(by_id)} policies of {self.game} "
-          f"runs {self.runs} under '{self.prefix}'")
-    return [os.path.join(self.prefix, by_id[pid].shard) for pid in policy_ids]
+    records = find_policies(self.policies(), policy_ids,
+                            f"{self.game} runs {self.runs} under '{self.prefix}'")
+    return [os.path.join(self.prefix, r.shard) for r in records]
 
   def episodes(self, policy_ids: Sequence[str],
                episode_ranges: EpisodeRanges | None = None) -> tf.data.Dataset:

@@ -77,6 +77,17 @@ def keep_episode_ranges(ds: tf.data.Dataset, episode_ranges: EpisodeRanges | Non
   return ds.filter(keep)
 
 
+def find_policies(records: Sequence[PolicyRecord], policy_ids: Sequence[str],
+                  where: str) -> list[PolicyRecord]:
+  """The records of `policy_ids`, in that order; one error naming every unknown id."""
+  by_id = {r.policy_id: r for r in records}
+  missing = [pid for pid in policy_ids if pid not in by_id]
+  if missing:
+    raise OfflineScalingError(
+        f"policies {missing} are not among the {len(by_id)} policies of {where}")
+  return [by_id[pid] for pid in policy_ids]
+
+
 def read_all(source: EpisodeSource, policy_id: str, where: str) -> None:
   """Reads every episode of one policy; a tf.data error becomes one message naming `where`."""
   try:

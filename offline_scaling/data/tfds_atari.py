@@ -31,7 +31,8 @@ from etils import epath
 
 from offline_scaling.data.policy_table import PolicyRecord
 from offline_scaling.data.rlu_atari import NUM_RUNS, cached_policy_table, record_of
-from offline_scaling.data.sources import EpisodeRanges, keep_episode_ranges, read_all
+from offline_scaling.data.sources import (EpisodeRanges, find_policies, keep_episode_ranges,
+                                          read_all)
 from offline_scaling.envs.atari import atari_game_name
 from offline_scaling.errors import OfflineScalingError
 
@@ -138,15 +139,10 @@ class TfdsAtariSource:
   def episodes(self, policy_ids: Sequence[str],
                episode_ranges: EpisodeRanges | None = None) -> tf.data.Dataset:
     """The episodes of `policy_ids`, one split after the other, each in its stored order."""
-    by_id = {p.policy_id: p for p in self.policies()}
-    missing = [pid for pid in policy_ids if pid not in by_id]
-    if missing:
-      raise OfflineScalingError(
-          f"policies {missing} are not among the {len(by_id)} policies of {self.game} "
-          f"runs {self.runs} in '{self.data_dir}'")
+    records = find_policies(self.policies(), policy_ids,
+                            f"{self.game} runs {self.runs} in '{self.data_dir}'")
     parts = []
-    for pid in policy_ids:
-      record = by_id[pid]
+    for pid, record in zip(policy_ids, records):
       ds = self.builder(record.seed).as_dataset(split=split_name(record.checkpoint_step),
                                                 shuffle_files=False)
       parts.append(ds.enumerate().map(

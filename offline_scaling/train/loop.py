@@ -195,7 +195,7 @@ class Trainer:
     batch = fetch() if step < c.steps else None
     bar = tqdm(total=c.steps, initial=step, unit="upd", disable=not progress,
                dynamic_ncols=True)
-    t0, last_eval = time.perf_counter(), None
+    t0, logged_step, last_eval = time.perf_counter(), step, None
     while step < c.steps:
       if batch is None:
         summary["data_exhausted"] = True
@@ -212,8 +212,9 @@ class Trainer:
         host = jax.device_get(metrics)
         _check_finite(host, step, mgr.latest_step(), self.run_dir)
         record = {k: float(np.mean(v)) for k, v in host.items()}
-        rate = K * c.log_every / max(time.perf_counter() - t0, 1e-9) if step > K else 0.0
-        t0 = time.perf_counter()
+        now = time.perf_counter()
+        record["updates_per_s"] = (step - logged_step) / max(now - t0, 1e-9)
+        t0, logged_step = now, step
         self._log(self.run_dir / "metrics.jsonl", dict(record, step=step))
         with writer.as_default(step=step):
           for k, v in record.items():
