@@ -30,6 +30,7 @@ from etils import epath
 from benchmarks.common import NUM_ACTIONS, OBS_DIM, machine, make_data, quiet
 from offline_scaling.agents import cql, imitation
 from offline_scaling.data import pipeline
+from offline_scaling.nets.sizing import tree_param_count
 from offline_scaling.train import atari_run, loop
 
 flags.DEFINE_enum("domain", "pybullet", ["pybullet", "atari"], "which learners")
@@ -96,7 +97,7 @@ def time_trainer(source, agent, stream_config, batch_size: int, num_seeds: int,
     jax.block_until_ready(metrics)
     if w:
       windows.append(updates / (time.perf_counter() - t0))
-  params = imitation.param_count(jax.tree.map(lambda x: x[0], state.params))
+  params = tree_param_count(jax.tree.map(lambda x: x[0], state.params))
   ups = float(np.median(windows))
   return dict(num_seeds=num_seeds, params=params, batch_size=batch_size, updates=updates,
               updates_per_s=ups, samples_per_s=ups * batch_size * num_seeds,

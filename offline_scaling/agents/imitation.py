@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import math
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -124,7 +122,3 @@ def make_agent(obs_shape: int | tuple[int, ...], num_actions: int,
                                   jnp.zeros((1,)) if conditioned else None)
   return Agent(name=config.algo, init=make_init(net_init, optimizer), loss=loss,
                update=make_update(loss, optimizer), act=act)
-
-
-def param_count(params) -> int:
-  return sum(math.prod(x.shape) for x in jax.tree.leaves(params))

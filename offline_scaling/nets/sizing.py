@@ -49,10 +49,14 @@ def mlp_for_param_count(target: int, obs_dim: int, num_actions: int) -> tuple[in
   return depth, best
 
 
+def tree_param_count(params) -> int:
+  """Number of scalars in a parameter pytree."""
+  return sum(math.prod(x.shape) for x in jax.tree.leaves(params))
+
+
 def count_params(module, *example_inputs) -> int:
   """Parameter count of a flax module, from shapes only (`jax.eval_shape`: nothing allocated)."""
-  shapes = jax.eval_shape(module.init, jax.random.PRNGKey(0), *example_inputs)
-  return sum(math.prod(x.shape) for x in jax.tree.leaves(shapes))
+  return tree_param_count(jax.eval_shape(module.init, jax.random.PRNGKey(0), *example_inputs))
 
 
 def example_input(dim: int) -> jax.ShapeDtypeStruct:

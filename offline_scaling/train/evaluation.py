@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import gymnasium as gym
@@ -10,6 +11,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from offline_scaling.envs import make_vector_env
+
+
+@functools.lru_cache(maxsize=64)
+def _batched_policy(act: Callable, act_kwargs: tuple) -> Callable:
+  """act vmapped over seeds and jitted, once per (act, kwargs): periodic
+  evaluations of a run reuse the compiled policy instead of re-tracing it."""
+  kwargs = dict(act_kwargs)
+  return jax.jit(jax.vmap(lambda p, o, k: act(p, o, k, **kwargs)))
 
 
 def evaluate_seeds(act: Callable, params, env_name: str, num_seeds: int, episodes: int,
@@ -30,7 +39,7 @@ def evaluate_seeds(act: Callable, params, env_name: str, num_seeds: int, episode
   n = num_seeds * episodes
   envs = make_envs(env_name, n, seed=seed)
   obs, _ = envs.reset(seed=seed)
-  policy = jax.jit(jax.vmap(lambda p, o, k: act(p, o, k, **act_kwargs)))
+  policy = _batched_policy(act, tuple(sorted(act_kwargs.items())))
   returns = np.zeros(n)
   running = np.ones(n, bool)
   rng = jax.random.PRNGKey(seed)

@@ -23,7 +23,7 @@ from etils import epath
 from offline_scaling.agents import ppo
 from offline_scaling.envs import canonical_name, make_vector_env
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.train import checkpoints
+from offline_scaling.train import checkpoints, runs
 
 
 def validate_schedule(config: ml_collections.ConfigDict, total_steps: int,
@@ -40,15 +40,6 @@ def validate_schedule(config: ml_collections.ConfigDict, total_steps: int,
 
 def run_dir(zoo: str | epath.Path, env: str, seed: int) -> epath.Path:
   return epath.Path(zoo) / canonical_name(env) / f"seed_{seed}"
-
-
-def _truncate_metrics(path: epath.Path, last_step: int) -> None:
-  """Drops metric lines written after the checkpoint a resumed run restarts from."""
-  if not path.exists():
-    return
-  lines = [l for l in path.read_text().splitlines()
-           if l and json.loads(l)["env_steps"] <= last_step]
-  path.write_text("".join(l + "\n" for l in lines))
 
 
 def train_expert(env: str, seed: int, zoo: str | epath.Path,
@@ -83,7 +74,7 @@ def train_expert(env: str, seed: int, zoo: str | epath.Path,
   state = ppo.init(jax.random.PRNGKey(seed), obs_dim, num_actions, config)
   if start:
     state, _ = checkpoints.restore(mgr, start, state)
-  _truncate_metrics(metrics_path, start)
+  runs.truncate_jsonl(metrics_path, "env_steps", start)
   update = ppo.make_update(config)
 
   obs, _ = envs.reset(seed=seed * 100_003 + start)

@@ -41,7 +41,7 @@ from tqdm import tqdm
 from offline_scaling.agents.base import Agent
 from offline_scaling.data.pipeline import Stream
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.train import checkpoints
+from offline_scaling.train import checkpoints, runs
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -154,9 +154,14 @@ class Trainer:
     return jax.device_put({k: v.reshape(self._shape + v.shape[1:]) for k, v in batch.items()},
                           self._batch_sharding)
 
-  def _log(self, path: epath.Path, record: dict) -> None:
-    with path.open("a") as f:
-      f.write(json.dumps(record) + "\n")
+  def _log(self, name: str, record: dict, step: int, writer) -> None:
+    """Appends record + step to `<run_dir>/<name>.jsonl` and its numbers to TensorBoard."""
+    with (self.run_dir / f"{name}.jsonl").open("a") as f:
+      f.write(json.dumps(dict(record, step=step)) + "\n")
+    with writer.as_default(step=step):
+      for k, v in record.items():
+        if isinstance(v, (int, float)):
+          tf.summary.scalar(f"{name}/{k}", v)
 
   def _resume(self, mgr, stream: Stream):
     state = self.init_state()
@@ -165,11 +170,8 @@ class Trainer:
       return state, 0
     state, meta = checkpoints.restore(mgr, step, state)
     stream.restore(meta["stream"])
-    for name in ("metrics.jsonl", "evals.jsonl"):  # drop lines past the checkpoint
-      path = self.run_dir / name
-      if path.exists():
-        keep = [l for l in path.read_text().splitlines() if json.loads(l)["step"] <= step]
-        path.write_text("".join(l + "\n" for l in keep))
+    for name in ("metrics.jsonl", "evals.jsonl"):
+      runs.truncate_jsonl(self.run_dir / name, "step", step)
     return jax.device_put(state, self._replicated), step
 
   def train(self, stream: Stream, progress: bool = True) -> tuple[object, dict]:
@@ -215,19 +217,12 @@ class Trainer:
         now = time.perf_counter()
         record["updates_per_s"] = (step - logged_step) / max(now - t0, 1e-9)
         t0, logged_step = now, step
-        self._log(self.run_dir / "metrics.jsonl", dict(record, step=step))
-        with writer.as_default(step=step):
-          for k, v in record.items():
-            tf.summary.scalar(f"train/{k}", v)
+        self._log("metrics", record, step, writer)
         summary["metrics"] = record
         bar.set_postfix(loss=f"{record['loss']:.4g}", eval=last_eval)
       if eval_due:
         ev = self.evaluate(state.params, step)
-        self._log(self.run_dir / "evals.jsonl", dict(ev, step=step))
-        with writer.as_default(step=step):
-          for k, v in ev.items():
-            if isinstance(v, (int, float)):
-              tf.summary.scalar(f"eval/{k}", v)
+        self._log("evals", ev, step, writer)
         summary["eval"] = ev
         last_eval = f"{ev.get('return_mean', float('nan')):.1f}"
         bar.set_postfix(eval=last_eval)

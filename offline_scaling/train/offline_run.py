@@ -20,6 +20,7 @@ from offline_scaling.data import pipeline
 from offline_scaling.data.expertise import RULES, episode_ranges, select_policies
 from offline_scaling.data.sources import EpisodeSource
 from offline_scaling.errors import OfflineScalingError
+from offline_scaling.nets.sizing import tree_param_count
 from offline_scaling.train import loop, runs
 
 # (agent, params stacked over seeds, act kwargs) -> returns [num_seeds, episodes]
@@ -120,7 +121,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
   first_seed_params = jax.tree.map(lambda x: x[0], state.params)
   record = dict(run_id=rid, config=config.to_dict(), domain=domain, env=config.env, algo=algo,
                 expertise=config.expertise, selection_rule=config.selection_rule,
-                param_count=int(sum(np.prod(x.shape) for x in jax.tree.leaves(first_seed_params))),
+                param_count=tree_param_count(first_seed_params),
                 steps=summary["steps"], samples_seen=summary["samples_seen"],
                 data_exhausted=summary["data_exhausted"], eval=summary["eval"],
                 eval_return=summary["eval"].get("return_mean"),

@@ -19,6 +19,15 @@ def run_id(config: ml_collections.ConfigDict, length: int = 12) -> str:
   return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+def truncate_jsonl(path: str | epath.Path, key: str, last: int) -> None:
+  """Drops the lines of a JSONL log whose `key` exceeds `last`: what a run killed
+  after its last checkpoint logged, and will log again when it resumes."""
+  path = epath.Path(path)
+  if path.exists():
+    keep = [l for l in path.read_text().splitlines() if l and json.loads(l)[key] <= last]
+    path.write_text("".join(l + "\n" for l in keep))
+
+
 def read_result(run_dir: str | epath.Path) -> dict | None:
   path = epath.Path(run_dir) / RESULT_NAME
   return json.loads(path.read_text()) if path.exists() else None
