@@ -1,4 +1,4 @@
-"""Train CQL on Atari expertise data; see `experiments/atari_offline.py`.
+r"""Train CQL on Atari expertise data; see `experiments/atari_offline.py`.
 
     python -m experiments.atari_cql --width_mult=4
     python -m experiments.atari_cql --source=rlu --data_dir=gs://rl_unplugged/atari_episodes_ordered \

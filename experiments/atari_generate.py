@@ -1,6 +1,6 @@
-"""Generate a small local Atari source (see `offline_scaling.data.atari_generator`).
+r"""Generate a small local Atari source (see `offline_scaling.data.atari_generator`).
 
-    python -m experiments.atari_generate --game=Pong --runs=2 --checkpoints=6 \\
+    python -m experiments.atari_generate --game=Pong --runs=2 --checkpoints=6 \
         --steps_per_checkpoint=5000 --out=data/atari [--format=rlu|dopamine]
 
 Real ALE games under the Dopamine protocol; checkpoint k of K plays ε_k-greedy

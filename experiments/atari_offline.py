@@ -1,4 +1,4 @@
-"""Shared launcher of the Atari runs (`atari_cql`, `atari_rci`).
+r"""Shared launcher of the Atari runs (`atari_cql`, `atari_rci`).
 
     python -m experiments.atari_cql --width_mult=4
     python -m experiments.atari_cql --source=rlu --data_dir=gs://rl_unplugged/atari_episodes_ordered \

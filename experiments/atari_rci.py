@@ -1,4 +1,4 @@
-"""Train RCI on Atari expertise data; see `experiments/atari_offline.py`.
+r"""Train RCI on Atari expertise data; see `experiments/atari_offline.py`.
 
     python -m experiments.atari_rci --width_mult=4
     python -m experiments.atari_rci --source=rlu --data_dir=gs://rl_unplugged/atari_episodes_ordered \

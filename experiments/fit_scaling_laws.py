@@ -1,4 +1,4 @@
-"""Fits Broken Neural Scaling Laws to study results, one curve per group.
+r"""Fits Broken Neural Scaling Laws to study results, one curve per group.
 
     python -m experiments.fit_scaling_laws --results=runs/sweep \
         --x=param_count --y=eval_return --group_by=env,algo,expertise \

@@ -1,4 +1,4 @@
-"""Train BC on a PyBullet expertise dataset; see `experiments/pybullet_imitation.py`.
+r"""Train BC on a PyBullet expertise dataset; see `experiments/pybullet_imitation.py`.
 
     python -m experiments.pybullet_bc --data=runs/episodes --env=hopper --expertise=1.0 \
         --param_count=100000 --steps=10000 --seeds=8 --workdir=runs/bc

@@ -1,4 +1,4 @@
-"""Roll out every expert of a zoo into episode shards and a policy table.
+r"""Roll out every expert of a zoo into episode shards and a policy table.
 
     python -m experiments.pybullet_collect --zoo=runs/zoo \
         --episodes_per_policy=10 --out=runs/episodes

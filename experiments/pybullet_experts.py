@@ -1,4 +1,4 @@
-"""Train a zoo of PPO experts on a PyBullet task with bang-bang actions.
+r"""Train a zoo of PPO experts on a PyBullet task with bang-bang actions.
 
     python -m experiments.pybullet_experts --env=hopper --seeds=5 \
         --total_steps=2000000 --checkpoint_every=20000 --workdir=runs/zoo

@@ -1,4 +1,4 @@
-"""Shared launcher of the PyBullet imitation runs (`pybullet_bc`, `pybullet_rfi`, `pybullet_rci`).
+r"""Shared launcher of the PyBullet imitation runs (`pybullet_bc`, `pybullet_rfi`, `pybullet_rci`).
 
     python -m experiments.pybullet_bc --data=runs/episodes --env=hopper \
         --expertise=0.6 --param_count=1000000 --steps=100000 --seeds=8 --workdir=runs/bc
