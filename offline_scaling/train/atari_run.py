@@ -115,8 +115,9 @@ def make_torso(c: ml_collections.ConfigDict):
 
 
 def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, progress: bool = True,
-        log=print) -> dict:
-  """Trains and evaluates one configuration; returns its result record."""
+        log=print, run_id: str | None = None) -> dict:
+  """Trains and evaluates one configuration; returns its result record
+  (see `offline_run.run` for `run_id`)."""
   validate(config)
   config.stream.algo = config.algo
   source = make_source(config, log)
@@ -140,4 +141,5 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, progress: 
   # CQL acts ε-greedily (ε_eval); RCI samples its categorical policy.
   return offline_run.run(config, workdir, domain="atari", algo=config.algo, source=source,
                          build_agent=build_agent, play=play, progress=progress,
-                         deterministic_eval=config.agent.get("eval_deterministic", False))
+                         deterministic_eval=config.agent.get("eval_deterministic", False),
+                         run_id=run_id)

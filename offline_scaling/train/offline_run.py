@@ -86,17 +86,20 @@ def make_evaluate(agent: Agent, play: PlayFn, conditioners, deterministic: bool)
 
 def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain: str,
         algo: str, source: EpisodeSource, build_agent: Callable[[pipeline.DatasetStats], Agent],
-        play: PlayFn, deterministic_eval: bool = False, progress: bool = True) -> dict:
+        play: PlayFn, deterministic_eval: bool = False, progress: bool = True,
+        run_id: str | None = None) -> dict:
   """Trains and evaluates one configuration; returns its result record.
 
   A run that already finished returns its stored result; a killed one resumes.
   `config` must already be validated; its stream fields (algo, batch size,
-  seed) are filled in here from the agent and loop settings.
+  seed) are filled in here from the agent and loop settings. The run lives in
+  `workdir/<run_id>`; `run_id` defaults to the hash of the filled-in config
+  (a sweep passes its point's id, which does not depend on where the data lie).
   """
   config.stream.algo = algo
   config.stream.batch_size = loop.stream_batch_size(config.train)
   config.stream.seed = config.train.seed
-  rid = runs.run_id(config)
+  rid = run_id or runs.run_id(config)
   run_dir = epath.Path(workdir) / rid
   done = runs.read_result(run_dir)
   if done:

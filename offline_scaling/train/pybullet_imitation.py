@@ -40,8 +40,9 @@ def validate(c: ml_collections.ConfigDict) -> None:
 
 
 def run(config: ml_collections.ConfigDict, workdir: str | epath.Path,
-        progress: bool = True) -> dict:
-  """Trains and evaluates one configuration; returns its result record."""
+        progress: bool = True, run_id: str | None = None) -> dict:
+  """Trains and evaluates one configuration; returns its result record
+  (see `offline_run.run` for `run_id`)."""
   validate(config)
   probe = make_env(config.env)
   obs_dim, num_actions = probe.observation_space.shape[0], int(probe.action_space.n)
@@ -57,4 +58,4 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path,
   return offline_run.run(config, workdir, domain="pybullet", algo=config.agent.algo,
                          source=PybulletSource(config.data), build_agent=build_agent,
                          play=play, deterministic_eval=config.agent.eval_deterministic,
-                         progress=progress)
+                         progress=progress, run_id=run_id)

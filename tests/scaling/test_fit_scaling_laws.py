@@ -13,6 +13,7 @@ from experiments import fit_scaling_laws
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.scaling import BNSLParams
 from offline_scaling.scaling import bnsl
+from offline_scaling.study import fits
 
 SIZES = np.geomspace(1e4, 1e7, 8)
 CURVE = BNSLParams(a=3000.0, b=-2e4, c0=0.2)
@@ -69,7 +70,7 @@ def test_load_records_reads_jsonl_and_csv(tmp_path):
   csv = tmp_path / "r.csv"
   csv.write_text("param_count,eval_return\n10,-1.5\n20,\n")
   for path in (jsonl, csv):
-    groups = fit_scaling_laws.group_records(
+    groups = fits.group_records(
         fit_scaling_laws.load_records(str(path)), "param_count", "eval_return",
         [])
     (x, y), = groups.values()
@@ -86,5 +87,5 @@ def test_bad_results_give_one_clear_error(tmp_path, content, name, match):
   path = tmp_path / name
   path.write_text(content)
   with pytest.raises(OfflineScalingError, match=match):
-    fit_scaling_laws.group_records(fit_scaling_laws.load_records(str(path)),
+    fits.group_records(fit_scaling_laws.load_records(str(path)),
                                    "param_count", "eval_return", [])

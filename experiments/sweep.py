@@ -1,0 +1,80 @@
+r"""Runs a named sweep: data stages, then every point not yet done.
+
+    python -m experiments.sweep --sweep=quickstart --workdir=runs/quickstart
+    python -m experiments.sweep --sweep=pybullet_paper --workdir=/data/sweep --dry_run
+    # a cluster job array (SLURM_ARRAY_TASK_ID in 0..63), stage by stage:
+    python -m experiments.sweep --sweep=pybullet_paper --workdir=/shared/sweep \
+        --stage=train --task_index=$SLURM_ARRAY_TASK_ID --num_tasks=64
+
+Sweeps: pybullet_paper, atari_paper, quickstart, smoke, atari_small
+(offline_scaling/study/grid.py). Everything lands under --workdir: zoo/,
+episodes/, runs/<point id>/ (one result.json per point). Killed and
+restarted with the same command, a sweep finishes the rest; no point runs
+twice. `--set=FIELD=VALUE` (repeatable) overrides any sweep field, e.g.
+`--set=run.train.steps=1000 --set="sizes=(1000, 4000)"`; VALUE is a Python
+literal (a bare word is a string).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from absl import flags
+
+from experiments import common
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.study import grid, sweep
+
+flags.DEFINE_string("sweep", "smoke", f"one of {', '.join(grid.SWEEPS)}")
+flags.DEFINE_string("workdir", None, "where the sweep's zoo, episodes and runs go")
+flags.DEFINE_enum("stage", "all", sweep.STAGES, "which stage(s) to run")
+flags.DEFINE_integer("task_index", 0, "this task's index in [0, num_tasks)")
+flags.DEFINE_integer("num_tasks", 1, "tasks the grid is partitioned over")
+flags.DEFINE_integer("workers", 1, "points run in parallel processes on this machine")
+flags.DEFINE_bool("dry_run", False, "print the plan and its cost, run nothing")
+flags.DEFINE_multi_string("set", [], "FIELD=VALUE override of a sweep field (repeatable)")
+F = flags.FLAGS
+
+
+def _literal(text: str):
+  try:
+    return ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    return text
+
+
+def load_sweep():
+  """The named sweep with the user's --set overrides applied on top."""
+  config = grid.get_sweep(F.sweep)
+  for item in F.set:
+    field, sep, value = item.partition("=")
+    if not sep:
+      raise OfflineScalingError(f"--set={item} must read FIELD=VALUE")
+    try:
+      config.update_from_flattened_dict({field: _literal(value)})
+    except (KeyError, AttributeError, TypeError) as e:
+      raise OfflineScalingError(f"--set={item}: not a field of sweep {F.sweep} or a value of "
+                                f"the wrong type ({e})") from None
+  return config
+
+
+def main(_):
+  if not F.workdir:
+    raise OfflineScalingError("--workdir is required")
+  config = load_sweep()
+  if F.dry_run:
+    planned = sweep.plan(config, F.workdir, F.task_index, F.num_tasks)
+    for p in planned:
+      print(f"{p.run_id}  {'done' if p.done else 'todo'}  {p.point.label()}")
+    cost = sweep.estimate(config, planned)
+    print(f"{cost['points']} points, {cost['to_run']} to run: {cost['sample_updates']:.3g} "
+          f"sample-updates, ~{cost['flops']:.3g} FLOPs (~{cost['cpu_hours']:.3g} h at "
+          f"{sweep.CPU_FLOPS_PER_S:.0e} FLOP/s)")
+    return
+  sweep.run_sweep(config, F.workdir, stage=F.stage, task_index=F.task_index,
+                  num_tasks=F.num_tasks, workers=F.workers)
+  print(f"done: {F.workdir}/runs; report: python -m experiments.report --workdir={F.workdir}")
+
+
+if __name__ == "__main__":
+  common.run(main)

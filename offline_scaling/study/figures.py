@@ -1,0 +1,141 @@
+"""The study's figures, drawn from the results tables (`study.results`).
+
+1. `performance_vs_expertise`: return at scale (largest model, end of
+   training) vs expertise, per env and algorithm, with the best
+   data-collecting expert's value at each expertise level.
+2. `size_vs_quality`: return vs parameter count, one curve per expertise.
+3. `conditioning`: RCI return vs conditioner c, one curve per expertise, c = 1 marked.
+4. `training_curves`: return vs training steps, one curve per model size,
+   mean ± std over seeds.
+(5. the BNSL fits are drawn per group by `study.fits.fit_groups`.)
+
+Each function returns a matplotlib Figure; `save` writes it as PNG and PDF.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from etils import epath  # noqa: E402
+
+PANEL = (4.2, 3.2)   # inches per subplot
+
+
+def save(fig: plt.Figure, out: str | epath.Path, stem: str) -> epath.Path:
+  """Writes `<out>/<stem>.png` (150 dpi) and `.pdf`; returns the PNG's path."""
+  out = epath.Path(out)
+  out.mkdir(parents=True, exist_ok=True)
+  for suffix in (".png", ".pdf"):
+    fig.savefig(out / f"{stem}{suffix}", dpi=150, bbox_inches="tight")
+  plt.close(fig)
+  return out / f"{stem}.png"
+
+
+def _panels(n: int, ncols: int | None = None) -> tuple[plt.Figure, np.ndarray]:
+  ncols = ncols or min(n, 4)
+  nrows = -(-n // ncols)
+  fig, axes = plt.subplots(nrows, ncols, figsize=(PANEL[0] * ncols, PANEL[1] * nrows),
+                           squeeze=False)
+  for ax in axes.flat[n:]:
+    ax.set_visible(False)
+  return fig, axes.flat
+
+
+def _colors(values) -> dict:
+  values = sorted(set(values))
+  cmap = plt.get_cmap("viridis")
+  return {v: cmap(i / max(len(values) - 1, 1) * 0.9) for i, v in enumerate(values)}
+
+
+def at_scale(df: pd.DataFrame) -> pd.DataFrame:
+  """The rows of the largest model of each (env, algo)."""
+  largest = df.groupby(["env", "algo"])["param_count"].transform("max")
+  return df[df["param_count"] == largest]
+
+
+def performance_vs_expertise(df: pd.DataFrame) -> plt.Figure:
+  """Figure 1 from `load_results`' table."""
+  scale = at_scale(df)
+  envs = sorted(scale["env"].unique())
+  fig, axes = _panels(len(envs))
+  for ax, env in zip(axes, envs):
+    rows = scale[scale["env"] == env]
+    for algo, g in rows.groupby("algo"):
+      g = g.sort_values("expertise")
+      ax.errorbar(g["expertise"], g["eval_return"], yerr=g["eval_return_std"], marker="o",
+                  capsize=3, label=f"{algo.upper()} ({int(g['param_count'].iloc[0]):,} params)")
+    best = rows.groupby("expertise")["best_expert_value"].max()
+    ax.plot(best.index, best.values, "k--", marker="*", label="best expert in the data")
+    ax.set(title=env, xlabel="expertise", ylabel="return")
+    ax.legend(fontsize=7)
+  fig.suptitle("Performance at scale vs expertise")
+  fig.tight_layout()
+  return fig
+
+
+def size_vs_quality(df: pd.DataFrame) -> plt.Figure:
+  """Figure 2: return vs parameter count, one curve per expertise, per (env, algo)."""
+  groups = sorted(df.groupby(["env", "algo"]).groups)
+  fig, axes = _panels(len(groups))
+  colors = _colors(df["expertise"])
+  for ax, (env, algo) in zip(axes, groups):
+    rows = df[(df["env"] == env) & (df["algo"] == algo)]
+    for e, g in rows.groupby("expertise"):
+      g = g.sort_values("param_count")
+      ax.errorbar(g["param_count"], g["eval_return"], yerr=g["eval_return_std"], marker="o",
+                  capsize=3, color=colors[e], label=f"e = {e:g}")
+    ax.set(xscale="log", title=f"{env} {algo.upper()}", xlabel="parameters", ylabel="return")
+    ax.legend(fontsize=7)
+  fig.suptitle("Model size vs data quality")
+  fig.tight_layout()
+  return fig
+
+
+def conditioning(cond: pd.DataFrame) -> plt.Figure:
+  """Figure 3 from `conditioner_table`: the largest RCI model of each env."""
+  largest = cond.groupby("env")["param_count"].transform("max")
+  cond = cond[cond["param_count"] == largest]
+  envs = sorted(cond["env"].unique())
+  fig, axes = _panels(max(len(envs), 1))
+  colors = _colors(cond["expertise"])
+  for ax, env in zip(axes, envs):
+    rows = cond[cond["env"] == env]
+    for e, g in rows.groupby("expertise"):
+      g = g.sort_values("conditioner")
+      ax.errorbar(g["conditioner"], g["return_mean"], yerr=g["return_std"], marker="o",
+                  capsize=3, color=colors[e], label=f"e = {e:g}")
+    ax.axvline(1.0, color="k", ls=":", lw=1, label="c = 1 (best return in the data)")
+    ax.set(title=f"{env} RCI ({int(rows['param_count'].iloc[0]):,} params)",
+           xlabel="conditioner c", ylabel="return")
+    ax.legend(fontsize=7)
+  fig.suptitle("RCI conditioning")
+  fig.tight_layout()
+  return fig
+
+
+def training_curves(curves: pd.DataFrame) -> plt.Figure:
+  """Figure 4 from `curves_table`: rows (env, algo), columns expertise."""
+  rows_keys = sorted(curves.groupby(["env", "algo"]).groups)
+  levels = sorted(curves["expertise"].unique())
+  fig, axes = plt.subplots(len(rows_keys), len(levels), squeeze=False,
+                           figsize=(PANEL[0] * len(levels), PANEL[1] * len(rows_keys)))
+  colors = _colors(curves["param_count"])
+  for i, (env, algo) in enumerate(rows_keys):
+    for j, e in enumerate(levels):
+      ax = axes[i, j]
+      sub = curves[(curves["env"] == env) & (curves["algo"] == algo) & (curves["expertise"] == e)]
+      for n, g in sub.groupby("param_count"):
+        stats = g.groupby("step")["return"].agg(["mean", "std"]).fillna(0.0)
+        ax.plot(stats.index, stats["mean"], marker=".", color=colors[n], label=f"{int(n):,}")
+        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                        color=colors[n], alpha=0.2)
+      ax.set(title=f"{env} {algo.upper()} e = {e:g}", xlabel="training steps", ylabel="return")
+      ax.legend(fontsize=7, title="parameters", title_fontsize=7)
+  fig.suptitle("Scaling over training (mean ± std over seeds)")
+  fig.tight_layout()
+  return fig

@@ -1,0 +1,232 @@
+"""Sweep grids: named grids of runs, their points, run configs and run ids.
+
+A sweep is a `ConfigDict`:
+
+* `domain` ('pybullet' | 'atari'), `envs`, `algos`, `expertise`, `sizes`
+  (parameter counts for PyBullet MLPs, width multipliers for the Atari
+  Impala-CNN), `num_seeds` (vmapped inside each run), `selection_rule`,
+  `num_policies`, `conditioners` (RCI evaluations);
+* `run`: settings of every run, nested like the run config (`run.train.steps`);
+* PyBullet data stages: `experts` (PPO seeds, env steps, checkpoint interval)
+  and `collect` (episodes per policy), or `data_dir`, an existing collection
+  (then both stages are skipped);
+* Atari data: `data` (source, data_dir, ...; see `train.atari_run`).
+
+A point is one (env, algo, expertise, size); its id hashes everything that
+decides its result (the point, the run settings, the data settings), not the
+paths, so it is the same wherever the workdir lies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import ml_collections
+
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.train import atari_run, pybullet_imitation, runs
+
+DOMAINS = ("pybullet", "atari")
+ALGOS = {"pybullet": ("bc", "rfi", "rci"), "atari": ("cql", "rci")}
+PAPER_CONDITIONERS = (0.5, 0.75, 1.0, 1.25, 1.5)
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+  """One run of a sweep. `size`: parameter count (PyBullet) or width multiplier (Atari)."""
+  env: str
+  algo: str
+  expertise: float
+  size: float
+
+  def label(self) -> str:
+    size = f"{int(self.size):,} params" if self.size >= 100 else f"width ×{self.size:g}"
+    return f"{self.env} {self.algo} e={self.expertise:g} {size}"
+
+
+def _base(domain: str) -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.name = ""
+  c.domain = domain
+  c.envs = ()
+  c.algos = ()
+  c.expertise = ()
+  c.sizes = ()
+  c.num_seeds = 1
+  c.selection_rule = "value"
+  c.num_policies = 100
+  c.conditioners = PAPER_CONDITIONERS
+  c.run = ml_collections.ConfigDict()
+  c.fit = ml_collections.ConfigDict(dict(holdout=1, n_bootstrap=100))
+  if domain == "pybullet":
+    c.data_dir = ""
+    c.experts = ml_collections.ConfigDict(dict(seeds=5, total_steps=2_000_000,
+                                               checkpoint_every=20_000))
+    c.collect = ml_collections.ConfigDict(dict(episodes=10))
+  else:
+    c.data = ml_collections.ConfigDict(dict(source="rlu", data_dir="", num_episodes=10_000))
+  return c
+
+
+def _pybullet(name, envs, expertise, sizes, num_seeds, steps, batch_size, eval_episodes,
+              eval_every, conditioners, experts, episodes, num_policies):
+  c = _base("pybullet")
+  c.update(name=name, envs=envs, algos=("rfi", "rci"), expertise=expertise, sizes=sizes,
+           num_seeds=num_seeds, conditioners=conditioners, num_policies=num_policies)
+  c.run = ml_collections.ConfigDict(dict(
+      eval_episodes=eval_episodes,
+      train=dict(steps=steps, batch_size=batch_size, eval_every=eval_every,
+                 updates_per_call=min(100, eval_every), log_every=eval_every,
+                 checkpoint_every=eval_every)))
+  c.experts.update(experts)
+  c.collect.episodes = episodes
+  return c
+
+
+def pybullet_paper() -> ml_collections.ConfigDict:
+  """4 envs × {RFI, RCI} × 5 expertise levels × 10K–300M params × 8 seeds."""
+  return _pybullet("pybullet_paper", ("halfcheetah", "hopper", "walker2d", "ant"),
+                   (0.2, 0.4, 0.6, 0.8, 1.0),
+                   (10_000, 30_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000,
+                    30_000_000, 100_000_000, 300_000_000),
+                   num_seeds=8, steps=500_000, batch_size=256, eval_episodes=10,
+                   eval_every=50_000, conditioners=PAPER_CONDITIONERS,
+                   experts=dict(seeds=5, total_steps=2_000_000, checkpoint_every=20_000),
+                   episodes=10, num_policies=100)
+
+
+def quickstart() -> ml_collections.ConfigDict:
+  """Hopper, a real but small study: ~20 minutes on a 2-core laptop."""
+  return _pybullet("quickstart", ("hopper",), (0.4, 0.7, 1.0), (2_000, 6_000, 20_000, 60_000),
+                   num_seeds=3, steps=3_000, batch_size=256, eval_episodes=4,
+                   eval_every=1_000, conditioners=(0.5, 1.0, 1.5),
+                   experts=dict(seeds=2, total_steps=240_000, checkpoint_every=20_000),
+                   episodes=4, num_policies=12)
+
+
+def smoke() -> ml_collections.ConfigDict:
+  """The quickstart's shape at toy length: every stage in a couple of minutes."""
+  return _pybullet("smoke", ("hopper",), (0.4, 0.7, 1.0), (1_000, 2_000, 4_000, 8_000),
+                   num_seeds=2, steps=200, batch_size=64, eval_episodes=2,
+                   eval_every=100, conditioners=(0.5, 1.0, 1.5),
+                   experts=dict(seeds=2, total_steps=8_000, checkpoint_every=2_000),
+                   episodes=2, num_policies=4)
+
+
+def _atari(name, games, expertise, widths, num_seeds, steps, data, eval_episodes, eval_every):
+  c = _base("atari")
+  c.update(name=name, envs=games, algos=("cql", "rci"), expertise=expertise, sizes=widths,
+           num_seeds=num_seeds, num_policies=200)
+  c.run = ml_collections.ConfigDict(dict(
+      eval_episodes=eval_episodes,
+      train=dict(steps=steps, eval_every=eval_every, checkpoint_every=eval_every,
+                 log_every=min(eval_every, 1_000))))
+  c.data.update(data)
+  return c
+
+
+def atari_paper() -> ml_collections.ConfigDict:
+  """5 games × {CQL, RCI} × 4 expertise levels × Impala widths 0.5–6 × 3 seeds, on
+  DQN Replay from GCS (RL Unplugged layout)."""
+  return _atari("atari_paper", ("Breakout", "Enduro", "MsPacman", "Pong", "SpaceInvaders"),
+                (0.25, 0.5, 0.75, 1.0), (0.5, 1.0, 2.0, 3.0, 4.0, 6.0), num_seeds=3,
+                steps=1_000_000, eval_episodes=10, eval_every=100_000,
+                data=dict(source="rlu", data_dir="gs://rl_unplugged/atari_episodes_ordered",
+                          num_episodes=10_000))
+
+
+def atari_small() -> ml_collections.ConfigDict:
+  """Pong on the locally generated stand-in data: a laptop-sized Atari sweep."""
+  return _atari("atari_small", ("Pong",), (0.5, 1.0), (0.5, 1.0), num_seeds=1, steps=2_000,
+                eval_episodes=2, eval_every=1_000,
+                data=dict(source="local", data_dir="", num_episodes=60))
+
+
+SWEEPS = {f.__name__: f for f in (pybullet_paper, atari_paper, quickstart, smoke, atari_small)}
+
+
+def get_sweep(name: str) -> ml_collections.ConfigDict:
+  """The named sweep (see `SWEEPS`); one message listing the names otherwise."""
+  if name not in SWEEPS:
+    raise OfflineScalingError(f"--sweep={name!r} is not one of {', '.join(SWEEPS)}")
+  return SWEEPS[name]()
+
+
+def validate(sweep: ml_collections.ConfigDict) -> None:
+  """Checks a sweep's own fields (each run's config is validated when it is built)."""
+  if sweep.domain not in DOMAINS:
+    raise OfflineScalingError(f"sweep domain {sweep.domain!r} must be one of {DOMAINS}")
+  for field in ("envs", "algos", "expertise", "sizes"):
+    if not sweep[field]:
+      raise OfflineScalingError(f"sweep field {field} is empty")
+  bad = [a for a in sweep.algos if a not in ALGOS[sweep.domain]]
+  if bad:
+    raise OfflineScalingError(
+        f"sweep algos {bad} are not {sweep.domain} algorithms {ALGOS[sweep.domain]}")
+  if sweep.domain == "pybullet" and min(sweep.sizes) < 1_000:
+    raise OfflineScalingError(f"sweep sizes {list(sweep.sizes)} must be >= 1,000 parameters")
+  if sweep.domain == "atari" and min(sweep.sizes) <= 0:
+    raise OfflineScalingError(f"sweep sizes {list(sweep.sizes)} must be positive widths")
+
+
+def points(sweep: ml_collections.ConfigDict) -> list[Point]:
+  """Every point, env-major then algo, expertise and size."""
+  validate(sweep)
+  return [Point(env, algo, float(e), float(s)) for env, algo, e, s in itertools.product(
+      sweep.envs, sweep.algos, sweep.expertise, sweep.sizes)]
+
+
+def _flatten(config: ml_collections.ConfigDict, prefix: str = "") -> dict:
+  out = {}
+  for k, v in config.items():
+    if isinstance(v, ml_collections.ConfigDict):
+      out.update(_flatten(v, f"{prefix}{k}."))
+    else:
+      out[f"{prefix}{k}"] = v
+  return out
+
+
+def run_config(sweep: ml_collections.ConfigDict, point: Point,
+               data_dir: str = "") -> ml_collections.ConfigDict:
+  """The full run config of `point` (PyBullet: `data_dir` is the collection)."""
+  if sweep.domain == "pybullet":
+    c = pybullet_imitation.default_config()
+    c.data = data_dir
+    c.agent.algo = point.algo
+    c.agent.param_count = int(point.size)
+  else:
+    c = atari_run.default_config(point.algo)
+    c.width_mult = point.size
+    c.update(sweep.data)
+  c.update(env=point.env, expertise=point.expertise, selection_rule=sweep.selection_rule,
+           num_policies=sweep.num_policies)
+  c.train.num_seeds = sweep.num_seeds
+  if point.algo == "rci":
+    c.conditioners = tuple(sweep.conditioners)
+  c.update_from_flattened_dict(_flatten(sweep.run))
+  return c
+
+
+def identity(sweep: ml_collections.ConfigDict, point: Point) -> ml_collections.ConfigDict:
+  """What decides a point's result: the run config without paths, plus how its
+  data were made."""
+  c = ml_collections.ConfigDict(dict(domain=sweep.domain,
+                                     run=run_config(sweep, point).to_dict()))
+  if sweep.domain == "pybullet":
+    c.data = (dict(data_dir=sweep.data_dir) if sweep.data_dir else
+              dict(experts=sweep.experts.to_dict(), collect=sweep.collect.to_dict()))
+  return c
+
+
+def point_id(sweep: ml_collections.ConfigDict, point: Point) -> str:
+  """The point's run id: a hash of `identity` (stable across machines and workdirs)."""
+  return runs.run_id(identity(sweep, point))
+
+
+def partition(items: list, task_index: int, num_tasks: int) -> list:
+  """Task `task_index`'s share of `items`: every `num_tasks`-th, from `task_index`."""
+  if num_tasks < 1 or not 0 <= task_index < num_tasks:
+    raise OfflineScalingError(
+        f"--task_index={task_index} must lie in [0, --num_tasks={num_tasks})")
+  return items[task_index::num_tasks]

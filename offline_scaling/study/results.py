@@ -1,0 +1,118 @@
+"""A sweep's results read back as tables (pandas).
+
+* `load_results`: one row per finished run with its point, every config field
+  (`config.<dotted path>`), the metrics of its result record, and the spread
+  of the final return over seeds.
+* `conditioner_table`: one row per (RCI run, conditioner).
+* `curves_table`: one row per (run, evaluation step, seed) from `evals.jsonl`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from etils import epath
+
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.train import runs
+
+POINT_FIELDS = ("env", "algo", "expertise", "size")
+
+
+def _flatten(d: dict, prefix: str) -> dict:
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, dict):
+      out.update(_flatten(v, f"{prefix}{k}."))
+    else:
+      out[f"{prefix}{k}"] = tuple(v) if isinstance(v, list) else v
+  return out
+
+
+def _seed_returns(evaluation: dict, prefix: str = "") -> np.ndarray:
+  """[seeds] mean return per seed of one evaluation record."""
+  return np.asarray(evaluation[f"{prefix}returns"], dtype=float).mean(axis=-1)
+
+
+def _run_dirs(workdir: str | epath.Path) -> list[epath.Path]:
+  root = epath.Path(workdir) / "runs"
+  if not root.exists():
+    raise OfflineScalingError(f"{root} does not exist: no sweep has run in {workdir}")
+  return sorted(d for d in root.iterdir() if (d / runs.RESULT_NAME).exists())
+
+
+def load_results(workdir: str | epath.Path) -> pd.DataFrame:
+  """Every finished run of the sweep in `workdir`, one row each.
+
+  Columns: `run_id`, `sweep`, `env`, `algo`, `expertise`, `size` (the point),
+  `param_count`, `steps`, `samples_seen`, `eval_return` (mean over seeds and
+  episodes), `eval_return_std` (std over seeds of their mean returns),
+  `seed_returns` (each seed's mean return),
+  `best_expert_value`, `num_policies_selected`, `num_transitions`,
+  `selection_rule`, `domain`, and `config.<field>` for every config field.
+  """
+  rows = []
+  for d in _run_dirs(workdir):
+    r = runs.read_result(d)
+    point = json.loads((d / "point.json").read_text()) if (d / "point.json").exists() else {}
+    seeds = _seed_returns(r["eval"], _headline_prefix(r))
+    row = dict(run_id=r["run_id"], sweep=point.get("sweep", ""), env=r["env"], algo=r["algo"],
+               expertise=r["expertise"], size=point.get("size", r["param_count"]),
+               param_count=r["param_count"], steps=r["steps"], samples_seen=r["samples_seen"],
+               eval_return=r["eval_return"],
+               eval_return_std=float(seeds.std()), seed_returns=tuple(seeds.tolist()),
+               best_expert_value=r["best_expert_value"],
+               num_policies_selected=len(r["selection"]["policy_ids"]),
+               num_transitions=r["dataset"]["num_transitions"],
+               selection_rule=r["selection_rule"], domain=r["domain"])
+    row.update(_flatten(r["config"], "config."))
+    rows.append(row)
+  if not rows:
+    raise OfflineScalingError(f"no finished run under {epath.Path(workdir) / 'runs'}")
+  return pd.DataFrame(rows)
+
+
+def _headline_prefix(record: dict) -> str:
+  """The key prefix of the evaluation that `eval_return` reports (RCI: c = 1)."""
+  if record["algo"] != "rci":
+    return ""
+  conditioners = record["config"]["conditioners"]
+  return f"c={1.0 if 1.0 in conditioners else conditioners[0]:g}/"
+
+
+def conditioner_table(workdir: str | epath.Path) -> pd.DataFrame:
+  """One row per (RCI run, conditioner c): point, param_count, c, return_mean,
+  return_std (over seeds)."""
+  rows = []
+  for d in _run_dirs(workdir):
+    r = runs.read_result(d)
+    if r["algo"] != "rci":
+      continue
+    for c in r["config"]["conditioners"]:
+      seeds = _seed_returns(r["eval"], f"c={c:g}/")
+      rows.append(dict(run_id=r["run_id"], env=r["env"], expertise=r["expertise"],
+                       param_count=r["param_count"], conditioner=float(c),
+                       return_mean=float(seeds.mean()), return_std=float(seeds.std())))
+  return pd.DataFrame(rows, columns=["run_id", "env", "expertise", "param_count",
+                                     "conditioner", "return_mean", "return_std"])
+
+
+def curves_table(workdir: str | epath.Path) -> pd.DataFrame:
+  """One row per (run, evaluation step, seed): point, param_count, step,
+  fraction (of the run's steps), seed, return (mean over episodes)."""
+  rows = []
+  for d in _run_dirs(workdir):
+    r = runs.read_result(d)
+    prefix = _headline_prefix(r)
+    log = d / "evals.jsonl"
+    for line in log.read_text().splitlines() if log.exists() else ():
+      ev = json.loads(line)
+      for seed, ret in enumerate(_seed_returns(ev, prefix)):
+        rows.append(dict(run_id=r["run_id"], env=r["env"], algo=r["algo"],
+                         expertise=r["expertise"], param_count=r["param_count"],
+                         step=ev["step"], fraction=ev["step"] / max(r["steps"], 1),
+                         seed=seed, **{"return": float(ret)}))
+  return pd.DataFrame(rows, columns=["run_id", "env", "algo", "expertise", "param_count",
+                                     "step", "fraction", "seed", "return"])

@@ -1,0 +1,175 @@
+"""Running a sweep: plan its points, run the data stages and the points not yet done.
+
+Every point runs in `<workdir>/runs/<point id>/` (see `study.grid.point_id`)
+and writes its `result.json` once, atomically (`train.runs`); a point with a
+result is never run again, and a killed point resumes from its checkpoint.
+While a process runs a point it holds an exclusive `flock` on the point's
+`.lock` file, which the OS releases when the process dies, so two sweeps (or
+two workers) never run the same point at once. Worker processes die with the
+sweep that started them (Linux `PR_SET_PDEATHSIG`), so a killed sweep leaves
+no orphan behind to race its restart.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+import dataclasses
+import fcntl
+import multiprocessing
+import signal
+import sys
+import time
+from typing import Callable
+
+import ml_collections
+from etils import epath
+
+from offline_scaling.data.policy_table import write_json_atomic
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.study import grid, stages
+from offline_scaling.train import atari_run, pybullet_imitation, runs
+
+STAGES = ("all", "experts", "collect", "train")
+POINT_NAME = "point.json"
+# Rough 2-core CPU rate of mid-size MLP updates (docs/performance.md), for --dry_run.
+CPU_FLOPS_PER_S = 1e11
+
+
+@dataclasses.dataclass(frozen=True)
+class Planned:
+  """A point of this task's share, its run id, and whether it has a result."""
+  point: grid.Point
+  run_id: str
+  done: bool
+
+
+def runs_dir(workdir: str | epath.Path) -> epath.Path:
+  return epath.Path(workdir) / "runs"
+
+
+def plan(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, task_index: int = 0,
+         num_tasks: int = 1) -> list[Planned]:
+  """This task's points (every `num_tasks`-th of the grid), done or not."""
+  share = grid.partition(grid.points(sweep), task_index, num_tasks)
+  out = []
+  for p in share:
+    rid = grid.point_id(sweep, p)
+    out.append(Planned(p, rid, runs.read_result(runs_dir(workdir) / rid) is not None))
+  return out
+
+
+def estimate(sweep: ml_collections.ConfigDict, planned: list[Planned]) -> dict:
+  """Rough cost of the points still to run: sample-updates and MLP FLOPs.
+
+  FLOPs count 6 × parameters per sample (forward + backward of a dense net);
+  for Atari's convolutions the true figure is several times higher.
+  """
+  todo = [p for p in planned if not p.done]
+  train = sweep.run.get("train", {})
+  steps = train.get("steps", 10_000)
+  batch = train.get("batch_size", 256 if sweep.domain == "pybullet" else 32)
+  samples = len(todo) * steps * batch * sweep.num_seeds
+  params = sum(p.point.size if sweep.domain == "pybullet" else 2.3e6 * p.point.size ** 2
+               for p in todo)
+  flops = 6 * params * steps * batch * sweep.num_seeds
+  return dict(points=len(planned), to_run=len(todo), sample_updates=samples, flops=flops,
+              cpu_hours=flops / CPU_FLOPS_PER_S / 3600)
+
+
+def _die_with_parent() -> None:
+  """Worker initializer: the kernel kills this process when the sweep dies."""
+  if sys.platform.startswith("linux"):
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def run_point(domain: str, config: dict, workdir: str, run_id: str) -> dict | None:
+  """Runs one point under its lock; None when another live process holds it."""
+  run_dir = runs_dir(workdir) / run_id
+  run_dir.mkdir(parents=True, exist_ok=True)
+  with open(run_dir / ".lock", "w") as lock:
+    try:
+      fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      return None
+    train = pybullet_imitation.run if domain == "pybullet" else atari_run.run
+    return train(ml_collections.ConfigDict(config), runs_dir(workdir), progress=False,
+                 run_id=run_id)
+
+
+def _data_stages(sweep, workdir, stage, task_index, num_tasks, log) -> None:
+  if sweep.domain != "pybullet" or sweep.data_dir:
+    if stage in ("experts", "collect"):
+      log(f"stage {stage}: nothing to do (the runs read "
+          f"{sweep.data_dir or 'the Atari data source'})")
+    return
+  if stage in ("all", "experts"):
+    stages.train_experts(sweep, workdir, task_index, num_tasks, log)
+  if stage in ("all", "collect"):
+    stages.collect_episodes(sweep, workdir, task_index, num_tasks, log)
+
+
+def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
+              stage: str = "all", task_index: int = 0, num_tasks: int = 1, workers: int = 1,
+              log: Callable[[str], None] = print) -> list[dict]:
+  """Runs this task's share of `stage`; returns the results of its finished points.
+
+  Raises:
+    OfflineScalingError: for a bad stage/partition, data not ready, or (after
+      every other point ran) the points that failed, each with its message.
+  """
+  if stage not in STAGES:
+    raise OfflineScalingError(f"--stage={stage} must be one of {STAGES}")
+  if workers < 1:
+    raise OfflineScalingError(f"--workers={workers} must be >= 1")
+  grid.partition([], task_index, num_tasks)
+  if stage == "all" and num_tasks > 1 and sweep.domain == "pybullet" and not sweep.data_dir:
+    raise OfflineScalingError(
+        "with --num_tasks > 1 the stages need a barrier between them: run --stage=experts, "
+        "then --stage=collect, then --stage=train (each over all tasks)")
+  workdir = epath.Path(workdir)
+  _data_stages(sweep, workdir, stage, task_index, num_tasks, log)
+  if stage not in ("all", "train"):
+    return []
+  data_dir = str(stages.check_data(sweep, workdir)) if sweep.domain == "pybullet" else ""
+  planned = plan(sweep, workdir, task_index, num_tasks)
+  todo = [p for p in planned if not p.done]
+  log(f"sweep {sweep.name}: {len(planned)} points in this task, {len(planned) - len(todo)} "
+      f"done, {len(todo)} to run on {workers} worker(s)")
+  jobs = {}
+  for p in todo:
+    config = grid.run_config(sweep, p.point, data_dir)
+    write_json_atomic(runs_dir(workdir) / p.run_id / POINT_NAME,
+                      dict(sweep=sweep.name, run_id=p.run_id, **dataclasses.asdict(p.point)))
+    jobs[p.run_id] = (p, (sweep.domain, config.to_dict(), str(workdir), p.run_id))
+
+  failures, t0 = [], time.perf_counter()
+
+  def report(k: int, p: Planned, result: dict | None, error: Exception | None) -> None:
+    head = f"[{k}/{len(todo)}] {p.point.label()}"
+    if error is not None:
+      failures.append(f"{p.point.label()} ({p.run_id}): {error}")
+      log(f"{head}: FAILED: {error}")
+    elif result is None:
+      log(f"{head}: running in another process, skipped")
+    else:
+      log(f"{head}: return {result['eval_return']:.1f} (best expert "
+          f"{result['best_expert_value']:.1f}) at {time.perf_counter() - t0:.0f}s")
+
+  if workers == 1:
+    for k, (p, args) in enumerate(jobs.values(), 1):
+      try:
+        report(k, p, run_point(*args), None)
+      except OfflineScalingError as e:
+        report(k, p, None, e)
+  else:
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_die_with_parent) as pool:
+      futures = {pool.submit(run_point, *args): p for p, args in jobs.values()}
+      for k, f in enumerate(concurrent.futures.as_completed(futures), 1):
+        error = f.exception()
+        report(k, futures[f], None if error else f.result(), error)
+  if failures:
+    raise OfflineScalingError(f"{len(failures)} point(s) failed: " + "; ".join(failures))
+  return [r for p in planned if (r := runs.read_result(runs_dir(workdir) / p.run_id))]
