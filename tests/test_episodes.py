@@ -94,3 +94,17 @@ def test_policy_table_round_trip_and_bad_rows(tmp_path):
     policy_table.read_policy_table(tmp_path)
   with pytest.raises(OfflineScalingError, match="does not exist"):
     policy_table.read_policy_table(tmp_path / "missing.json")
+
+
+def test_rewriting_a_table_or_a_shard_replaces_it(tmp_path):
+  """A resumed collection rewrites the policy table; a policy killed between its
+  shard and its row is collected again over the old shard."""
+  eps = [_episode(3), _episode(5, index=1)]
+  shard = ep_lib.write_shard(tmp_path / "p.tfrecord", eps[:1])
+  ep_lib.write_shard(shard, eps)
+  assert len(list(ep_lib.read_shard(shard))) == 2
+  table = tmp_path / policy_table.TABLE_NAME
+  records = [policy_table.summarize(eps, "p.tfrecord")]
+  policy_table.write_policy_table(table, records)
+  policy_table.write_policy_table(table, records * 2)
+  assert len(policy_table.read_policy_table(table)) == 2

@@ -168,7 +168,7 @@ def write_shard(path: str | epath.Path, episodes: list[Episode]) -> epath.Path:
   with tf.io.TFRecordWriter(os.fspath(tmp)) as writer:
     for ep in episodes:
       writer.write(to_example(ep))
-  tmp.rename(path)
+  tmp.replace(path)
   return path
 
 

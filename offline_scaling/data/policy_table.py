@@ -54,7 +54,7 @@ def write_json_atomic(path: epath.Path, obj) -> None:
   path.parent.mkdir(parents=True, exist_ok=True)
   tmp = path.parent / (path.name + TMP_SUFFIX)
   tmp.write_text(json.dumps(obj, indent=1))
-  tmp.rename(path)
+  tmp.replace(path)  # not rename: etils refuses to rename over an existing file
 
 
 def write_policy_table(path: str | epath.Path, records: list[PolicyRecord]) -> None:

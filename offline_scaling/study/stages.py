@@ -41,9 +41,12 @@ def train_experts(sweep: ml_collections.ConfigDict, workdir: str | epath.Path,
   config = ppo.default_config()
   for env in sweep.envs:
     for seed in experts.iter_seeds(e.seeds, task_index, num_tasks):
+      def show(m, env=env, seed=seed):
+        if m["env_steps"] % e.checkpoint_every == 0:
+          log(f"experts: {env} seed {seed} at {m['env_steps']:,}/{e.total_steps:,} env steps, "
+              f"training return {m['train_return']:.1f}")
       experts.train_expert(env, seed, zoo_dir(workdir), config, e.total_steps,
-                           e.checkpoint_every)
-      log(f"experts: {env} seed {seed} trained ({e.total_steps:,} env steps)")
+                           e.checkpoint_every, on_update=show)
 
 
 def collect_episodes(sweep: ml_collections.ConfigDict, workdir: str | epath.Path,

@@ -1,0 +1,110 @@
+"""Results tables, figures and the report, from a small synthetic results store.
+
+The records have the exact layout `train.offline_run.run` writes (result.json,
+evals.jsonl) plus the sweep's point.json; their returns follow a known law
+(rising with size, capped by expertise), so the tables and fits can be checked.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from offline_scaling.data.policy_table import write_json_atomic
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.study import report, results
+
+SIZES = (1_000, 4_000, 16_000, 64_000)
+LEVELS = (0.4, 0.7, 1.0)
+CONDITIONERS = (0.5, 1.0, 1.5)
+SEEDS, EPISODES, STEPS = 3, 2, 300
+
+
+def _returns(expertise, size, c, rng):
+  """[seeds, episodes] returns: 1000 · expertise · (1 − size^−0.3) · c^0.2 + noise."""
+  mean = 1000 * expertise * (1 - size ** -0.3) * c ** 0.2
+  return (mean + rng.normal(0, 5, (SEEDS, EPISODES))).tolist()
+
+
+def _evaluation(algo, expertise, size, rng, fraction=1.0):
+  if algo != "rci":
+    rets = _returns(expertise * fraction, size, 1.0, rng)
+    return dict(returns=rets, return_mean=float(np.mean(rets)))
+  ev = {}
+  for c in CONDITIONERS:
+    rets = _returns(expertise * fraction, size, c, rng)
+    ev[f"c={c:g}/returns"], ev[f"c={c:g}/return_mean"] = rets, float(np.mean(rets))
+  ev["return_mean"] = ev["c=1/return_mean"]
+  return ev
+
+
+def write_store(workdir, rng):
+  for algo in ("rfi", "rci"):
+    for e in LEVELS:
+      for n in SIZES:
+        rid = f"{algo}-{e}-{n}"
+        d = workdir / "runs" / rid
+        evals = [dict(step=s, **_evaluation(algo, e, n, rng, s / STEPS)) for s in (100, 200, 300)]
+        d.mkdir(parents=True)
+        (d / "evals.jsonl").write_text("".join(json.dumps(x) + "\n" for x in evals))
+        config = dict(env="hopper", conditioners=list(CONDITIONERS if algo == "rci" else (1.0,)),
+                      train=dict(num_seeds=SEEDS, steps=STEPS), agent=dict(algo=algo,
+                                                                           param_count=n))
+        write_json_atomic(d / "point.json", dict(sweep="synthetic", run_id=rid, env="hopper",
+                                                 algo=algo, expertise=e, size=float(n)))
+        write_json_atomic(d / "result.json", dict(
+            run_id=rid, config=config, domain="pybullet", env="hopper", algo=algo, expertise=e,
+            selection_rule="value", param_count=n + (32 * 64 if algo == "rci" else 0),
+            steps=STEPS, samples_seen=STEPS * 64, data_exhausted=False, eval=evals[-1],
+            eval_return=evals[-1]["return_mean"],
+            selection=dict(policy_ids=["a", "b"]), dataset=dict(num_transitions=1234),
+            best_expert_value=1000 * e))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp("sweep")
+  write_store(workdir, np.random.default_rng(0))
+  return workdir
+
+
+def test_results_table_has_every_run_and_config_field(store):
+  df = results.load_results(store)
+  assert len(df) == 2 * len(LEVELS) * len(SIZES)
+  assert {"config.train.num_seeds", "config.agent.param_count", "seed_returns"} <= set(df)
+  row = df[(df.algo == "rci") & (df.expertise == 1.0) & (df["size"] == 64_000)].iloc[0]
+  assert len(row.seed_returns) == SEEDS
+  assert row.eval_return == pytest.approx(np.mean(row.seed_returns))
+  cond = results.conditioner_table(store)
+  assert len(cond) == len(LEVELS) * len(SIZES) * len(CONDITIONERS)
+  curves = results.curves_table(store)
+  assert len(curves) == len(df) * 3 * SEEDS
+  assert sorted(curves.fraction.unique()) == pytest.approx([1 / 3, 2 / 3, 1])
+
+
+def test_report_draws_every_figure_and_tables_scale_vs_best_expert(store):
+  out = report.write_report(store, holdout=1, n_bootstrap=10)
+  text = out.path.read_text()
+  figures = ["performance_vs_expertise", "size_vs_quality", "conditioning", "training_curves"]
+  for stem in figures:
+    png = store / "report" / f"{stem}.png"
+    assert f"]({stem}.png)" in text
+    assert (store / "report" / f"{stem}.pdf").stat().st_size > 1000
+    assert min(Image.open(png).size) > 300
+  assert len(list((store / "report" / "bnsl").glob("*.png"))) == 2 * len(LEVELS)
+  # The headline: the largest size of each (algo, expertise) against its best expert.
+  assert len(out.headline) == 2 * len(LEVELS)
+  top = out.headline[(out.headline.algo == "rfi") & (out.headline.expertise == 1.0)].iloc[0]
+  assert top.vs_best_expert == pytest.approx(1 - 64_000 ** -0.3, abs=0.02)
+  assert "| hopper | rfi | 1 | 64,000 |" in text
+  # The BNSL rows name the held-out size, its observed and predicted return.
+  fitted = [e for e in out.fits if "error" not in e]
+  assert len(fitted) == 2 * len(LEVELS)
+  assert all(e["holdout_rmsle"] < 0.1 for e in fitted)   # the law is smooth: it extrapolates
+  assert text.count("| 64,000 |") >= len(LEVELS) and "held-out RMSLE" in text
+
+
+def test_an_empty_workdir_is_named(tmp_path):
+  with pytest.raises(OfflineScalingError, match="no sweep has run in"):
+    results.load_results(tmp_path)
