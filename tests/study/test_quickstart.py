@@ -61,7 +61,8 @@ def test_smoke_quickstart_survives_a_kill_and_writes_the_report(tmp_path):
     run = sweep.runs_dir(tmp_path) / rid
     result = json.loads((run / "result.json").read_text())
     assert result["run_id"] == rid and result["steps"] == config.run.train.steps
-    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().split()]
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    steps = [json.loads(line)["step"] for line in lines]
     assert steps == list(range(100, config.run.train.steps + 1, 100)), (rid, steps)
 
   report = (tmp_path / "report" / "report.md").read_text()
