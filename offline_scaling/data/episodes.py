@@ -64,10 +64,12 @@ class Episode:
 
   @property
   def length(self) -> int:
+    """L, the number of transitions."""
     return int(self.actions.shape[0])
 
   @property
   def episode_return(self) -> float:
+    """Undiscounted return Σ r_t, summed in float64."""
     return float(np.sum(self.rewards, dtype=np.float64))
 
 

@@ -30,7 +30,16 @@ def normalized_return(g, g_min, g_max):
 
 
 def square_wave_embedding(u: jnp.ndarray) -> jnp.ndarray:
-  """Normalised returns u [...] -> codes [..., 32] of ±1 (float32)."""
+  """Normalised returns u [...] -> codes [..., 32] of ±1 (float32).
+
+  Examples:
+    >>> codes = square_wave_embedding(jnp.array([0.0, 0.5, 1.0]))
+    >>> codes.shape, jnp.unique(codes).tolist()
+    ((3, 32), [-1.0, 1.0])
+    >>> near = square_wave_embedding(jnp.array([0.5, 0.5 + 2.0**-14]))  # 2 × the resolution apart
+    >>> bool((near[0] != near[1]).any())
+    True
+  """
   periods = 4.0 * 2.0 ** -jnp.arange(NUM_PERIODS, dtype=jnp.float32)
   phase = 2 * jnp.pi * (jnp.asarray(u, jnp.float32)[..., None] + 1.0) / periods
   waves = jnp.stack([jnp.sin(phase), jnp.cos(phase)], -1).reshape(*phase.shape[:-1], EMBED_DIM)

@@ -42,6 +42,7 @@ def default_cache_dir() -> epath.Path:
 
 
 def default_config(algo: str = "cql") -> ml_collections.ConfigDict:
+  """An Atari run of `algo` ('cql' or 'rci'): source, selection, torso, agent, loop."""
   c = offline_run.base_config()
   c.algo = algo
   c.env = "Pong"
@@ -78,6 +79,7 @@ def default_config(algo: str = "cql") -> ml_collections.ConfigDict:
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
+  """Checks every user-facing setting before any work starts; one message naming it."""
   c.env = atari_game_name(c.env)
   if c.algo not in ALGOS:
     raise OfflineScalingError(f"algo '{c.algo}' is not one of {ALGOS}")
@@ -110,6 +112,7 @@ def make_source(c: ml_collections.ConfigDict, log=print):
 
 
 def make_torso(c: ml_collections.ConfigDict):
+  """The CNN torso of `c.torso`: Impala (width × `c.width_mult`) or Nature."""
   dtype = jnp.dtype(c.compute_dtype)
   return ImpalaCNN(c.width_mult, dtype) if c.torso == "impala" else NatureCNN(dtype)
 

@@ -28,6 +28,7 @@ from offline_scaling.train.experts import ZooPolicy, list_zoo
 
 
 def shard_path(out: epath.Path, p: ZooPolicy) -> epath.Path:
+  """`<out>/shards/<env>/seed_<s>/<env_steps>.tfrecord`: policy p's episode shard."""
   return epath.Path(out) / "shards" / p.env / f"seed_{p.seed}" / f"{p.env_steps}.tfrecord"
 
 
