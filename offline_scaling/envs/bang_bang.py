@@ -58,6 +58,16 @@ def bang_bang_action(index: int, dim: int, rng: np.random.Generator,
 
   The unit action in [-1, 1]^D is mapped affinely onto [low, high] (the
   PyBullet locomotion tasks already use [-1, 1], where this is the identity).
+
+  Args:
+    index: the discrete action in [0, 2^dim).
+    dim: D, the continuous action dimension.
+    rng: draws the D magnitudes.
+    low: [D] lower bounds of the env's Box.
+    high: [D] upper bounds of the env's Box.
+
+  Returns:
+    float32 [D] action.
   """
   unit = index_to_signs(index, dim) * rng.uniform(MIN_MAGNITUDE, 1.0, size=dim)
   return (low + (unit + 1.0) * 0.5 * (high - low)).astype(np.float32)

@@ -24,7 +24,16 @@ RESOLUTION = 4.0 * 2.0 ** -(NUM_PERIODS - 1) / 4.0  # in units of the return ran
 
 
 def normalized_return(g, g_min, g_max):
-  """u = (G − G_min)/(G_max − G_min); a degenerate range maps every return to 0."""
+  """u = (G − G_min)/(G_max − G_min); a degenerate range maps every return to 0.
+
+  Args:
+    g: returns G [...] (env reward units).
+    g_min: the dataset's smallest trajectory return (scalar).
+    g_max: the dataset's largest trajectory return (scalar).
+
+  Returns:
+    u [...] float32, 0 at G_min and 1 at G_max.
+  """
   span = jnp.asarray(g_max, jnp.float32) - g_min
   return jnp.where(span > 0, (g - g_min) / jnp.where(span > 0, span, 1.0), 0.0)
 

@@ -119,7 +119,18 @@ def make_torso(c: ml_collections.ConfigDict):
 
 def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, progress: bool = True,
         log=print) -> dict:
-  """Trains and evaluates one configuration; returns its result record."""
+  """Trains and evaluates one configuration; returns its result record.
+
+  Args:
+    config: `default_config(algo)` or a variant (validated here).
+    workdir: the run lives in `<workdir>/<run_id>/`; a finished run is returned
+      as stored, a killed one resumes.
+    progress: show a progress bar.
+    log: receives one-line notes (which dataset is used, generation progress).
+
+  Returns:
+    The result record (see `offline_run.run`); returns are in game score units.
+  """
   validate(config)
   config.stream.algo = config.algo
   source = make_source(config, log)
