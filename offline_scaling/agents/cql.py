@@ -82,8 +82,12 @@ def c51_td_loss(atoms, logits, actions, reward, discount, next_target_logits, ne
   """Per-example C51 double-DQN loss [B] (rlax's projection and cross-entropy).
 
   Args:
-    atoms: [atoms]; logits: online [B, A, atoms]; actions: [B];
-    reward, discount: [B]; next_target_logits: target net at s' [B, A, atoms];
+    atoms: [atoms] support of the return distribution (return units).
+    logits: online net at s [B, A, atoms].
+    actions: [B] int actions taken.
+    reward: [B] (n-step) rewards.
+    discount: [B] discounts (0 where the episode terminated).
+    next_target_logits: target net at s' [B, A, atoms].
     next_online_q: online Q at s' [B, A], which picks the next action.
   """
   return jax.vmap(rlax.categorical_double_q_learning, in_axes=(None, 0, 0, 0, 0, None, 0, 0))(

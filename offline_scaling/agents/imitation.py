@@ -28,6 +28,7 @@ ALGOS = ("bc", "rfi", "rci")
 
 
 def default_config() -> ml_collections.ConfigDict:
+  """Agent settings: algorithm, network size, optimiser, compute dtype, evaluation mode."""
   c = ml_collections.ConfigDict()
   c.algo = "bc"
   c.param_count = 100_000     # target; the MLP is sized by `mlp_for_param_count`
@@ -82,8 +83,8 @@ def make_agent(obs_shape: int | tuple[int, ...], num_actions: int,
 
   Args:
     obs_shape: (D,) (or D) for vector observations; e.g. (84, 84, 4) with a torso.
-    g_min, g_max: the training data's smallest / largest trajectory return
-      (RCI only).
+    g_min: the training data's smallest trajectory return (RCI only).
+    g_max: the training data's largest trajectory return (RCI only).
     torso: a feature extractor (e.g. `ImpalaCNN`); then the head is a single
       dense layer on its features (+ the return embedding). Without one, the
       head is the MLP sized by `param_count` on the raw observation.

@@ -82,6 +82,8 @@ class TrainState:
 
 
 def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+  """Adam (eps 1e-5) after global-norm clipping; the learning rate decays linearly to 0
+  over `total_steps` env steps when `anneal_lr`."""
   steps_per_update = config.num_envs * config.rollout_len
   grad_steps_per_update = config.epochs * config.num_minibatches
   if config.anneal_lr:

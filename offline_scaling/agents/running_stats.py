@@ -22,6 +22,7 @@ class RunningStats:
 
   @classmethod
   def create(cls, dim: int) -> "RunningStats":
+    """Statistics of nothing seen yet for D = `dim`: mean 0, var 1."""
     return cls(mean=jnp.zeros((dim,), jnp.float32), var=jnp.ones((dim,), jnp.float32),
                count=jnp.asarray(1e-4, jnp.float32))
 

@@ -134,7 +134,17 @@ def generate(game: str, out: str | os.PathLike, runs: int = 2, checkpoints: int 
   """Writes runs 1..runs × checkpoints 0..checkpoints-1 of `game` under `out`.
 
   Checkpoints already written are skipped (a killed generation resumes).
-  `on_checkpoint` gets a one-line summary of each checkpoint written.
+
+  Args:
+    game: an Atari game name, any case.
+    out: the source's prefix (`rlu`) or root (`dopamine`) directory.
+    runs: number of runs, numbered 1 … runs.
+    checkpoints: checkpoints (policies) per run.
+    steps_per_checkpoint: least transitions per checkpoint (whole episodes are played).
+    format: `rlu` (RL Unplugged raw files) or `dopamine` (replay logs).
+    seed: base seed of the episodes.
+    max_episode_steps: agent steps before an episode is cut.
+    on_checkpoint: called with a one-line summary of each checkpoint written.
   """
   game = atari_game_name(game)
   for name, value in (("runs", runs), ("checkpoints", checkpoints),

@@ -89,6 +89,7 @@ def _make_buffer(capacity: int, with_observations: bool = True):
 
 
 def replay_dir(root: str | os.PathLike, game: str, run: int) -> str:
+  """`<root>/<game>/<run>/replay_logs`: where DQN Replay keeps one run's logs."""
   return os.path.join(os.fspath(root), game, str(run), "replay_logs")
 
 

@@ -64,10 +64,12 @@ class Episode:
 
   @property
   def length(self) -> int:
+    """L, the number of transitions."""
     return int(self.actions.shape[0])
 
   @property
   def episode_return(self) -> float:
+    """Undiscounted return Σ r_t, summed in float64."""
     return float(np.sum(self.rewards, dtype=np.float64))
 
 
@@ -161,7 +163,15 @@ def from_example(data: bytes, path: str = "<bytes>", record: int = 0) -> Episode
 
 
 def write_shard(path: str | epath.Path, episodes: list[Episode]) -> epath.Path:
-  """Writes episodes to `path` atomically (temporary name, then rename)."""
+  """Writes episodes to `path` atomically (temporary name, then rename).
+
+  Args:
+    path: the shard's `.tfrecord` path (parent directories are created).
+    episodes: the episodes, one record each, in this order.
+
+  Returns:
+    The path written.
+  """
   path = epath.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   tmp = path.parent / (path.name + TMP_SUFFIX)

@@ -55,6 +55,7 @@ class Selection:
   note: str
 
   def to_dict(self) -> dict:
+    """The selection as a JSON-ready dict (what a run's result records)."""
     return dataclasses.asdict(self)
 
 
@@ -74,6 +75,27 @@ def select_policies(policy_table: Sequence[PolicyRecord], expertise: float,
   """Selects the policies of expertise level `expertise` (see the module docstring).
 
   Pure and deterministic: the result depends only on the table's (id, value) pairs.
+
+  Args:
+    policy_table: every candidate policy; `value` is its mean episode return
+      (env reward units).
+    expertise: the level e in (0, 1].
+    num_policies: P, how many of the eligible policies to take.
+    rule: `value` or `rank` (see the module docstring).
+
+  Returns:
+    The `Selection`: ids and values by increasing value, threshold, notes.
+
+  Examples:
+    >>> values = [10, 20, 30, 40, 100]
+    >>> table = [PolicyRecord(f"p{i}", "hopper", 0, i, value=v, std=0.0, num_episodes=10,
+    ...                       num_steps=1_000, shard="") for i, v in enumerate(values)]
+    >>> select_policies(table, 0.5, 2, "value").policy_ids   # value <= 10 + 0.5·(100 − 10) = 55
+    ('p0', 'p3')
+    >>> select_policies(table, 0.6, 2, "rank").policy_ids    # the ⌊0.6·5⌋ = 3 lowest
+    ('p0', 'p2')
+    >>> select_policies(table, 1.0, 9).note
+    'only 5 policies are eligible at expertise 1.0 (value rule); took all of them instead of 9'
 
   Raises:
     OfflineScalingError: for a rule not in RULES, expertise outside (0, 1],

@@ -98,6 +98,7 @@ class DatasetStats:
   rfi_threshold: float
 
   def to_dict(self) -> dict:
+    """The statistics as a JSON-ready dict."""
     return dataclasses.asdict(self)
 
 
@@ -126,8 +127,8 @@ def n_step_targets(rewards: tf.Tensor, discounts: tf.Tensor, n: int, gamma: floa
   """n-step targets within one episode (see the module docstring).
 
   Args:
-    rewards, discounts: [L] float32 (discount 0 where a_t ended the episode in
-      a terminal state).
+    rewards: [L] float32.
+    discounts: [L] float32 (0 where a_t ended the episode in a terminal state).
 
   Returns:
     (reward [L], discount [L], k [L] int32: steps summed, next obs = o_{t+k}).

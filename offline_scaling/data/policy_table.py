@@ -58,6 +58,7 @@ def write_json_atomic(path: epath.Path, obj) -> None:
 
 
 def write_policy_table(path: str | epath.Path, records: list[PolicyRecord]) -> None:
+  """Writes `records` (sorted by env, seed, checkpoint step) atomically to `path`."""
   records = sorted(records, key=lambda r: (r.env, r.seed, r.checkpoint_step))
   write_json_atomic(epath.Path(path), {"version": 1,
                                        "policies": [dataclasses.asdict(r) for r in records]})

@@ -198,7 +198,16 @@ def summarize_file(path: str) -> FileSummary:
 
 def record_of(game: str, run: int, checkpoint: int, returns: np.ndarray, lengths: np.ndarray,
               shard: str) -> PolicyRecord:
-  """The policy-table row of one checkpoint from its episode returns and lengths (transitions)."""
+  """The policy-table row of one checkpoint from its episode returns and lengths.
+
+  Args:
+    game: the canonical game name.
+    run: the DQN run (1-based).
+    checkpoint: the checkpoint index.
+    returns: [n] episode returns (game score units).
+    lengths: [n] episode lengths in transitions.
+    shard: where the episodes are, relative to the source's root.
+  """
   returns = np.asarray(returns, np.float64)
   return PolicyRecord(policy_id=policy_id(game, run, checkpoint), env=game, seed=run,
                       checkpoint_step=checkpoint, value=float(np.mean(returns)),

@@ -49,13 +49,22 @@ class EpisodeSource(Protocol):
   """What every source provides (see the module docstring)."""
 
   def policies(self) -> list[PolicyRecord]:
+    """The policy table: one row per policy (value = mean return of its episodes)."""
     ...
 
   def episodes(self, policy_ids: Sequence[str],
                episode_ranges: EpisodeRanges | None = None) -> tf.data.Dataset:
+    """Whole episodes of `policy_ids` (in that order), as dicts of the module's table.
+
+    Args:
+      policy_ids: ids from `policies()`.
+      episode_ranges: optional policy id -> [start, stop) episode indices to keep.
+    """
     ...
 
   def check_policy(self, policy_id: str) -> None:
+    """Reads the policy's data in full; raises `OfflineScalingError` naming the bad
+    file (and record, field)."""
     ...
 
 
@@ -138,6 +147,7 @@ class PybulletSource:
     self._by_id = {p.policy_id: p for p in self._policies}
 
   def policies(self) -> list[PolicyRecord]:
+    """The rows of `policy_table.json`."""
     return list(self._policies)
 
   def files(self, policy_ids: Sequence[str]) -> list[str]:
@@ -165,5 +175,6 @@ class PybulletSource:
     return keep_episode_ranges(ds, episode_ranges)
 
   def check_policy(self, policy_id: str) -> None:
+    """Reads the policy's shard in full (`read_shard` names a bad file and record)."""
     for _ in episodes_lib.read_shard(self.files([policy_id])[0]):
       pass

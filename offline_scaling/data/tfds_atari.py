@@ -40,6 +40,12 @@ DATASET = "rlu_atari_checkpoints_ordered"
 
 
 def split_name(checkpoint: int) -> str:
+  """The tfds split of checkpoint N (0-based): `checkpoint_NN`.
+
+  Examples:
+    >>> split_name(7)
+    'checkpoint_07'
+  """
   return f"checkpoint_{checkpoint:02d}"
 
 

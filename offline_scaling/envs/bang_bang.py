@@ -24,6 +24,13 @@ def index_to_signs(index: np.ndarray | int, dim: int) -> np.ndarray:
   Returns:
     float32 array of shape [..., dim] with entries in {-1, +1}; entry d is +1
     iff bit d of the index is set.
+
+  Examples:
+    >>> index_to_signs(5, 3)   # 5 = 0b101: dimensions 0 and 2 positive
+    array([ 1., -1.,  1.], dtype=float32)
+    >>> index_to_signs(np.array([0, 3]), 2)
+    array([[-1., -1.],
+           [ 1.,  1.]], dtype=float32)
   """
   index = np.asarray(index, dtype=np.int64)
   bits = (index[..., None] >> np.arange(dim)) & 1
@@ -35,6 +42,10 @@ def signs_to_index(signs: np.ndarray) -> np.ndarray:
 
   Any positive component counts as +1, any other as -1, so a scaled bang-bang
   action (magnitudes in [0.8, 1]) maps back to its index too.
+
+  Examples:
+    >>> int(signs_to_index(np.array([0.93, -0.85, 0.8])))
+    5
   """
   signs = np.asarray(signs)
   bits = (signs > 0).astype(np.int64)
@@ -47,6 +58,16 @@ def bang_bang_action(index: int, dim: int, rng: np.random.Generator,
 
   The unit action in [-1, 1]^D is mapped affinely onto [low, high] (the
   PyBullet locomotion tasks already use [-1, 1], where this is the identity).
+
+  Args:
+    index: the discrete action in [0, 2^dim).
+    dim: D, the continuous action dimension.
+    rng: draws the D magnitudes.
+    low: [D] lower bounds of the env's Box.
+    high: [D] upper bounds of the env's Box.
+
+  Returns:
+    float32 [D] action.
   """
   unit = index_to_signs(index, dim) * rng.uniform(MIN_MAGNITUDE, 1.0, size=dim)
   return (low + (unit + 1.0) * 0.5 * (high - low)).astype(np.float32)
@@ -71,10 +92,12 @@ class BangBangActions(gym.ActionWrapper):
     self._rng = np.random.default_rng(seed)
 
   def reset(self, *, seed=None, options=None):
+    """Resets the env; a `seed` also reseeds the magnitude generator and action space."""
     if seed is not None:
       self._rng = np.random.default_rng(seed)
       self.action_space.seed(seed)
     return self.env.reset(seed=seed, options=options)
 
   def action(self, action):
+    """Discrete index in [0, 2^D) -> the float32 [D] Box action it stands for."""
     return bang_bang_action(int(action), self.dim, self._rng, self._low, self._high)

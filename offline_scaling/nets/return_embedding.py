@@ -24,13 +24,31 @@ RESOLUTION = 4.0 * 2.0 ** -(NUM_PERIODS - 1) / 4.0  # in units of the return ran
 
 
 def normalized_return(g, g_min, g_max):
-  """u = (G − G_min)/(G_max − G_min); a degenerate range maps every return to 0."""
+  """u = (G − G_min)/(G_max − G_min); a degenerate range maps every return to 0.
+
+  Args:
+    g: returns G [...] (env reward units).
+    g_min: the dataset's smallest trajectory return (scalar).
+    g_max: the dataset's largest trajectory return (scalar).
+
+  Returns:
+    u [...] float32, 0 at G_min and 1 at G_max.
+  """
   span = jnp.asarray(g_max, jnp.float32) - g_min
   return jnp.where(span > 0, (g - g_min) / jnp.where(span > 0, span, 1.0), 0.0)
 
 
 def square_wave_embedding(u: jnp.ndarray) -> jnp.ndarray:
-  """Normalised returns u [...] -> codes [..., 32] of ±1 (float32)."""
+  """Normalised returns u [...] -> codes [..., 32] of ±1 (float32).
+
+  Examples:
+    >>> codes = square_wave_embedding(jnp.array([0.0, 0.5, 1.0]))
+    >>> codes.shape, jnp.unique(codes).tolist()
+    ((3, 32), [-1.0, 1.0])
+    >>> near = square_wave_embedding(jnp.array([0.5, 0.5 + 2.0**-14]))  # 2 × the resolution apart
+    >>> bool((near[0] != near[1]).any())
+    True
+  """
   periods = 4.0 * 2.0 ** -jnp.arange(NUM_PERIODS, dtype=jnp.float32)
   phase = 2 * jnp.pi * (jnp.asarray(u, jnp.float32)[..., None] + 1.0) / periods
   waves = jnp.stack([jnp.sin(phase), jnp.cos(phase)], -1).reshape(*phase.shape[:-1], EMBED_DIM)

@@ -28,6 +28,12 @@ def mlp_for_param_count(target: int, obs_dim: int, num_actions: int) -> tuple[in
     target: wanted number of parameters (≥ 1,000).
     obs_dim: input size (observation, plus any conditioning input).
     num_actions: output size.
+
+  Examples:
+    >>> mlp_for_param_count(1_000_000, 26, 64)   # HalfCheetah: obs 26, 2^6 actions
+    (3, 684)
+    >>> mlp_param_count(3, 684, 26, 64)
+    999388
   """
   count = lambda d, w: mlp_param_count(d, w, obs_dim, num_actions)
   # Depth where the aspect-ratio-256 MLP hits the target (count grows with depth).
@@ -60,4 +66,5 @@ def count_params(module, *example_inputs) -> int:
 
 
 def example_input(dim: int) -> jax.ShapeDtypeStruct:
+  """A float32 [1, dim] input spec for shape-only initialisation (`jax.eval_shape`)."""
   return jax.ShapeDtypeStruct((1, dim), jnp.float32)

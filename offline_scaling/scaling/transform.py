@@ -30,5 +30,10 @@ def symlog_slope(y) -> np.ndarray:
 
 
 def rmsle(y, y_hat) -> float:
-  """Root mean squared error between T(y) and T(y_hat), over all points."""
+  """Root mean squared error between T(y) and T(y_hat), over all points.
+
+  Args:
+    y: observed values, any shape.
+    y_hat: predictions, the same shape (in y's units).
+  """
   return float(np.sqrt(np.mean((symlog(y_hat) - symlog(y))**2)))

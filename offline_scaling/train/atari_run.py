@@ -42,6 +42,7 @@ def default_cache_dir() -> epath.Path:
 
 
 def default_config(algo: str = "cql") -> ml_collections.ConfigDict:
+  """An Atari run of `algo` ('cql' or 'rci'): source, selection, torso, agent, loop."""
   c = offline_run.base_config()
   c.algo = algo
   c.env = "Pong"
@@ -78,6 +79,7 @@ def default_config(algo: str = "cql") -> ml_collections.ConfigDict:
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
+  """Checks every user-facing setting before any work starts; one message naming it."""
   c.env = atari_game_name(c.env)
   if c.algo not in ALGOS:
     raise OfflineScalingError(f"algo '{c.algo}' is not one of {ALGOS}")
@@ -110,14 +112,27 @@ def make_source(c: ml_collections.ConfigDict, log=print):
 
 
 def make_torso(c: ml_collections.ConfigDict):
+  """The CNN torso of `c.torso`: Impala (width × `c.width_mult`) or Nature."""
   dtype = jnp.dtype(c.compute_dtype)
   return ImpalaCNN(c.width_mult, dtype) if c.torso == "impala" else NatureCNN(dtype)
 
 
 def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, progress: bool = True,
         log=print, run_id: str | None = None) -> dict:
-  """Trains and evaluates one configuration; returns its result record
-  (see `offline_run.run` for `run_id`)."""
+  """Trains and evaluates one configuration; returns its result record.
+
+  Args:
+    config: `default_config(algo)` or a variant (validated here).
+    workdir: the run lives in `<workdir>/<run_id>/`; a finished run is returned
+      as stored, a killed one resumes.
+    progress: show a progress bar.
+    log: receives one-line notes (which dataset is used, generation progress).
+    run_id: the run's directory name; default: the hash of the config (see
+      `offline_run.run`).
+
+  Returns:
+    The result record (see `offline_run.run`); returns are in game score units.
+  """
   validate(config)
   config.stream.algo = config.algo
   source = make_source(config, log)

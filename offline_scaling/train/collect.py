@@ -28,6 +28,7 @@ from offline_scaling.train.experts import ZooPolicy, list_zoo
 
 
 def shard_path(out: epath.Path, p: ZooPolicy) -> epath.Path:
+  """`<out>/shards/<env>/seed_<s>/<env_steps>.tfrecord`: policy p's episode shard."""
   return epath.Path(out) / "shards" / p.env / f"seed_{p.seed}" / f"{p.env_steps}.tfrecord"
 
 
@@ -68,7 +69,19 @@ def collect_zoo(zoo: str | epath.Path, out: str | epath.Path, num_episodes: int,
   Policy i (in id order) belongs to task i mod num_tasks. Finished policies
   are skipped, so a killed collection resumes where it stopped. The policy
   table is rewritten from every finished row at the end (by each task; the
-  last to finish writes the complete one). Returns the table's path.
+  last to finish writes the complete one).
+
+  Args:
+    zoo: the expert zoo directory (`train_expert`'s output).
+    out: where shards and the policy table go.
+    num_episodes: episodes played per policy.
+    env: collect only this env's experts (None: all).
+    task_index: this worker's index in [0, num_tasks).
+    num_tasks: number of workers the policies are split over.
+    on_policy: called with each policy's row when it is written.
+
+  Returns:
+    The path of `<out>/policy_table.json`.
   """
   out = epath.Path(out)
   policies = list_zoo(zoo, env)

@@ -39,6 +39,7 @@ def validate_schedule(config: ml_collections.ConfigDict, total_steps: int,
 
 
 def run_dir(zoo: str | epath.Path, env: str, seed: int) -> epath.Path:
+  """`<zoo>/<env>/seed_<seed>`: one PPO seed's checkpoints and metrics."""
   return epath.Path(zoo) / canonical_name(env) / f"seed_{seed}"
 
 
@@ -144,6 +145,7 @@ class ZooPolicy:
 
   @property
   def policy_id(self) -> str:
+    """`<env>/seed_<s>/<env_steps>`."""
     return f"{self.env}/seed_{self.seed}/{self.env_steps}"
 
   def load(self) -> tuple[ppo.Policy, dict]:

@@ -45,6 +45,7 @@ from offline_scaling.train import checkpoints, runs
 
 
 def default_config() -> ml_collections.ConfigDict:
+  """Loop settings: updates, batch per seed, seeds, updates per call, cadences."""
   c = ml_collections.ConfigDict()
   c.steps = 10_000            # updates per seed
   c.batch_size = 256          # per seed
@@ -143,6 +144,7 @@ class Trainer:
     self._shape = (K, config.batch_size)
 
   def init_state(self):
+    """Fresh TrainStates of all seeds, stacked on a leading [S] axis."""
     return self._init(jax.random.PRNGKey(self.config.seed))
 
   def update(self, state, batch: dict, call: int = 0):

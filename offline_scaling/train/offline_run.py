@@ -92,9 +92,25 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
 
   A run that already finished returns its stored result; a killed one resumes.
   `config` must already be validated; its stream fields (algo, batch size,
-  seed) are filled in here from the agent and loop settings. The run lives in
-  `workdir/<run_id>`; `run_id` defaults to the hash of the filled-in config
-  (a sweep passes its point's id, which does not depend on where the data lie).
+  seed) are filled in here from the agent and loop settings.
+
+  Args:
+    config: the run (`base_config()` plus the domain's fields).
+    workdir: the run lives in `<workdir>/<run_id>/`.
+    domain: recorded in the result (`pybullet`, `atari`).
+    algo: the algorithm; also the stream layout (`data.pipeline.ALGOS`).
+    source: where the episodes come from.
+    build_agent: the agent for the selected dataset's statistics (G_min, G_max).
+    play: `play(agent, params [S, ...], act_kwargs) -> returns [S, episodes]`.
+    deterministic_eval: evaluate with the policy's mode instead of a sample.
+    progress: show a progress bar.
+    run_id: the run's directory name; default: the hash of the filled-in config
+      (a sweep passes its point's id, which does not depend on where the data lie).
+
+  Returns:
+    The result record, as written to `result.json`: run id, config, selection,
+    dataset statistics, parameter count, steps, samples seen, evaluation
+    returns (per seed and conditioner) and the best expert's value.
   """
   config.stream.algo = algo
   config.stream.batch_size = loop.stream_batch_size(config.train)

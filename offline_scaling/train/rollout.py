@@ -54,7 +54,15 @@ def run_episode(env: gym.Env, act: ActFn, seed: int, rng: jax.Array,
 
 def run_episodes(env: gym.Env, act: ActFn, num_episodes: int, seed: int,
                  max_steps: int | None = None) -> list[Episode]:
-  """`num_episodes` episodes, episode k reset with seed + k (reproducible)."""
+  """`num_episodes` episodes, episode k reset with seed + k (reproducible).
+
+  Args:
+    env: one (unbatched) env.
+    act: the policy, `act(obs [D], rng) -> action index`.
+    num_episodes: episodes to play.
+    seed: seed of the first reset and of the action sampling.
+    max_steps: cut episodes after this many steps (None: the env's own limit).
+  """
   rng = jax.random.PRNGKey(seed)
   out = []
   for k in range(num_episodes):

@@ -14,7 +14,20 @@ RESULT_NAME = "result.json"
 
 
 def run_id(config: ml_collections.ConfigDict, length: int = 12) -> str:
-  """A stable id: the hash of the config's canonical JSON (sorted keys)."""
+  """A stable id: the hash of the config's canonical JSON (sorted keys).
+
+  Args:
+    config: the run's full config.
+    length: number of hex digits kept (of the SHA-256).
+
+  Examples:
+    >>> a = ml_collections.ConfigDict({"steps": 100, "learning_rate": 3e-4})
+    >>> b = ml_collections.ConfigDict({"learning_rate": 3e-4, "steps": 100})
+    >>> run_id(a) == run_id(b), len(run_id(a))   # field order does not matter
+    (True, 12)
+    >>> run_id(a) == run_id(ml_collections.ConfigDict({"steps": 101, "learning_rate": 3e-4}))
+    False
+  """
   text = json.dumps(config.to_dict(), sort_keys=True, default=str)
   return hashlib.sha256(text.encode()).hexdigest()[:length]
 
@@ -29,6 +42,7 @@ def truncate_jsonl(path: str | epath.Path, key: str, last: int) -> None:
 
 
 def read_result(run_dir: str | epath.Path) -> dict | None:
+  """The run's `result.json` record, or None if the run has not finished."""
   path = epath.Path(run_dir) / RESULT_NAME
   return json.loads(path.read_text()) if path.exists() else None
 
