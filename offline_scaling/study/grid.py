@@ -41,6 +41,7 @@ class Point:
   size: float
 
   def label(self) -> str:
+    """A short human name, e.g. 'hopper rci e=0.7 20,000 params'."""
     size = f"{int(self.size):,} params" if self.size >= 100 else f"width ×{self.size:g}"
     return f"{self.env} {self.algo} e={self.expertise:g} {size}"
 

@@ -25,6 +25,7 @@ from offline_scaling.train import collect, experts
 
 
 def zoo_dir(workdir: str | epath.Path) -> epath.Path:
+  """Where a sweep's expert checkpoints go."""
   return epath.Path(workdir) / "zoo"
 
 

@@ -45,6 +45,7 @@ class Planned:
 
 
 def runs_dir(workdir: str | epath.Path) -> epath.Path:
+  """Where a sweep's points run: `<workdir>/runs/<point id>/`."""
   return epath.Path(workdir) / "runs"
 
 
