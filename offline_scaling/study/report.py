@@ -37,6 +37,13 @@ def headline_table(df: pd.DataFrame) -> pd.DataFrame:
   return out.reset_index(drop=True)
 
 
+def _sizes(df: pd.DataFrame) -> str:
+  """The grid's sizes: nominal parameter counts (MLPs) or width multipliers (CNNs)."""
+  if (df["domain"] == "atari").all():
+    return "Impala widths " + ", ".join(f"×{w:g}" for w in sorted(df["size"].unique()))
+  return "sizes " + ", ".join(f"{int(n):,}" for n in sorted(df["size"].unique())) + " parameters"
+
+
 def _seed_records(df: pd.DataFrame) -> list[dict]:
   """One record per (run, seed) with the point's fields and that seed's return."""
   return [dict(**{k: row[k] for k in GROUP_BY}, param_count=row["param_count"],
@@ -88,8 +95,7 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
   head = headline_table(df)
   lines = [f"# Study report: {workdir}", "",
            f"{len(df)} finished runs; envs {', '.join(sorted(df['env'].unique()))}; "
-           f"algorithms {', '.join(sorted(df['algo'].unique()))}; sizes "
-           f"{', '.join(f'{int(n):,}' for n in sorted(df['size'].unique()))} parameters (nominal); "
+           f"algorithms {', '.join(sorted(df['algo'].unique()))}; {_sizes(df)}; "
            f"{int(df['config.train.num_seeds'].max())} seeds per run.", "",
            "## Performance at scale vs the best expert", "",
            "Largest model, end of training; return = mean over seeds (± std over seeds); "
