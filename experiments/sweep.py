@@ -50,11 +50,7 @@ def load_sweep():
     field, sep, value = item.partition("=")
     if not sep:
       raise OfflineScalingError(f"--set={item} must read FIELD=VALUE")
-    try:
-      config.update_from_flattened_dict({field: _literal(value)})
-    except (KeyError, AttributeError, TypeError) as e:
-      raise OfflineScalingError(f"--set={item}: not a field of sweep {F.sweep} or a value of "
-                                f"the wrong type ({e})") from None
+    grid.override(config, field, _literal(value))
   return config
 
 

@@ -231,6 +231,40 @@ def point_id(sweep: ml_collections.ConfigDict, point: Point) -> str:
   return runs.run_id(identity(sweep, point))
 
 
+def _has(config: ml_collections.ConfigDict, dotted: str) -> bool:
+  node = config
+  for key in dotted.split("."):
+    if not isinstance(node, ml_collections.ConfigDict) or key not in node:
+      return False
+    node = node[key]
+  return True
+
+
+def override(sweep: ml_collections.ConfigDict, field: str, value) -> None:
+  """Sets `field` (dotted) of the sweep; `run.<field>` may be any field of the
+  domain's run config. One message naming the field if it does not exist or
+  `value` has the wrong type."""
+  head, _, rest = field.partition(".")
+  probe = run_config(sweep, points(sweep)[0])
+  if not (_has(sweep, field) or (head == "run" and rest and _has(probe, rest))):
+    raise OfflineScalingError(f"{field} is not a field of sweep {sweep.name}"
+                              + ("" if head == "run" else " (run settings go under run.)"))
+  try:
+    if head == "run":
+      *parents, leaf = rest.split(".")
+      node = sweep.run
+      for key in parents:
+        if key not in node:
+          node[key] = ml_collections.ConfigDict()
+        node = node[key]
+      node[leaf] = value
+      run_config(sweep, points(sweep)[0])   # the run config checks the type
+    else:
+      sweep.update_from_flattened_dict({field: value})
+  except (TypeError, ValueError) as e:
+    raise OfflineScalingError(f"{field}={value!r} has the wrong type: {e}") from None
+
+
 def partition(items: list, task_index: int, num_tasks: int) -> list:
   """Task `task_index`'s share of `items`: every `num_tasks`-th, from `task_index`."""
   if num_tasks < 1 or not 0 <= task_index < num_tasks:
