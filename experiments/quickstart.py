@@ -31,9 +31,10 @@ F = flags.FLAGS
 
 def main(_):
   config = grid.get_sweep(F.preset)
-  sweep.run_sweep(config, F.workdir, workers=F.workers)
+  done = sweep.run_sweep(config, F.workdir, workers=F.workers)
   out = report.write_report(F.workdir, holdout=config.fit.holdout,
-                            n_bootstrap=config.fit.n_bootstrap)
+                            n_bootstrap=config.fit.n_bootstrap,
+                            run_ids={r["run_id"] for r in done})
   print("\nPerformance at scale (largest model, end of training) vs the best expert in the data:")
   for r in out.headline.itertuples():
     print(f"  {r.env} {r.algo.upper():3s} expertise {r.expertise:.1f}: return "

@@ -2,7 +2,7 @@ r"""Writes a sweep's report: figures, performance at scale vs best expert, BNSL 
 
     python -m experiments.report --workdir=runs/quickstart
 
-Reads <workdir>/runs/*/result.json; writes <workdir>/report/report.md with
+Reads <workdir>/runs/*/result.json (with --sweep=NAME only that sweep's points); writes <workdir>/report/report.md with
 the figures (PNG + PDF) and BNSL fits (report/bnsl/) next to it.
 """
 
@@ -12,9 +12,10 @@ from absl import flags
 
 from experiments import common
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.study import report
+from offline_scaling.study import grid, report
 
 flags.DEFINE_string("workdir", None, "the sweep's workdir")
+flags.DEFINE_string("sweep", None, "only this named sweep's points (default: every finished run)")
 flags.DEFINE_integer("holdout", 1, "largest model sizes held out of each BNSL fit")
 flags.DEFINE_integer("n_bootstrap", 100, "bootstrap refits for the BNSL bands (0: none)")
 F = flags.FLAGS
@@ -23,7 +24,12 @@ F = flags.FLAGS
 def main(_):
   if not F.workdir:
     raise OfflineScalingError("--workdir is required")
-  out = report.write_report(F.workdir, holdout=F.holdout, n_bootstrap=F.n_bootstrap)
+  run_ids = None
+  if F.sweep:
+    config = grid.get_sweep(F.sweep)
+    run_ids = {grid.point_id(config, p) for p in grid.points(config)}
+  out = report.write_report(F.workdir, holdout=F.holdout, n_bootstrap=F.n_bootstrap,
+                            run_ids=run_ids)
   print(out.headline.to_string(index=False))
   print(f"report: {out.path}")
 

@@ -40,6 +40,7 @@ def plot_fit(fit: fit_lib.BNSLFit, ax: Any = None, *, x_label: str = "x",
   Returns:
     The matplotlib Figure drawn into.
   """
+  from matplotlib import ticker  # pylint: disable=g-import-not-at-top
   if ax is None:
     from matplotlib import figure  # pylint: disable=g-import-not-at-top
     ax = figure.Figure(figsize=(5, 4), layout="constrained").add_subplot()
@@ -60,6 +61,12 @@ def plot_fit(fit: fit_lib.BNSLFit, ax: Any = None, *, x_label: str = "x",
   ax.plot(curve_x, fit.predict(curve_x), color=_FIT, linewidth=1.5,
           label=f"BNSL fit, {fit.n_breaks} break(s)", zorder=2)
   ax.set_xscale("log")
+  ax.xaxis.set_minor_formatter(ticker.NullFormatter())  # labelled minor ticks collide
+  # The data and the fit set the y range; a wide bootstrap band (few x values)
+  # is clipped rather than allowed to flatten everything else.
+  y_seen = np.concatenate([fit.y_train, fit.y_holdout, fit.predict(curve_x)])
+  pad = 0.1 * max(np.ptp(y_seen), 1e-9)
+  ax.set_ylim(y_seen.min() - pad, y_seen.max() + pad)
   ax.set_xlabel(x_label)
   ax.set_ylabel(y_label)
   if title:

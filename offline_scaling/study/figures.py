@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from etils import epath  # noqa: E402
@@ -90,6 +91,7 @@ def size_vs_quality(df: pd.DataFrame) -> plt.Figure:
       ax.errorbar(g["param_count"], g["eval_return"], yerr=g["eval_return_std"], marker="o",
                   capsize=3, color=colors[e], label=f"e = {e:g}")
     ax.set(xscale="log", title=f"{env} {algo.upper()}", xlabel="parameters", ylabel="return")
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())   # labelled minor ticks collide
     ax.legend(fontsize=7)
   fig.suptitle("Model size vs data quality")
   fig.tight_layout()

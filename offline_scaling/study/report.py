@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Collection
 
 import pandas as pd
 from etils import epath
@@ -67,13 +68,17 @@ def _fit_rows(entries: list[dict]) -> list[str]:
 
 
 def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int = 100,
-                 seed: int = 0) -> Report:
-  """Draws the figures, fits the BNSLs and writes `report.md`; returns the Report."""
+                 seed: int = 0, run_ids: Collection[str] | None = None) -> Report:
+  """Draws the figures, fits the BNSLs and writes `report.md`; returns the Report.
+
+  `run_ids` restricts the report to those runs (default: every finished run
+  under `<workdir>/runs/`).
+  """
   workdir = epath.Path(workdir)
   out = workdir / "report"
-  df = results.load_results(workdir)
-  cond = results.conditioner_table(workdir)
-  curves = results.curves_table(workdir)
+  df = results.load_results(workdir, run_ids)
+  cond = results.conditioner_table(workdir, run_ids)
+  curves = results.curves_table(workdir, run_ids)
   drawn = [("Performance at scale vs expertise",
             figures.save(figures.performance_vs_expertise(df), out, "performance_vs_expertise")),
            ("Model size vs data quality",

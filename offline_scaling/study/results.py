@@ -1,5 +1,8 @@
 """A sweep's results read back as tables (pandas).
 
+Each reads the finished runs under `<workdir>/runs/`, or only those named in
+`run_ids` (e.g. one sweep's points when a workdir holds several).
+
 * `load_results`: one row per finished run with its point, every config field
   (`config.<dotted path>`), the metrics of its result record, and the spread
   of the final return over seeds.
@@ -10,6 +13,7 @@
 from __future__ import annotations
 
 import json
+from typing import Collection
 
 import numpy as np
 import pandas as pd
@@ -36,14 +40,16 @@ def _seed_returns(evaluation: dict, prefix: str = "") -> np.ndarray:
   return np.asarray(evaluation[f"{prefix}returns"], dtype=float).mean(axis=-1)
 
 
-def _run_dirs(workdir: str | epath.Path) -> list[epath.Path]:
+def _run_dirs(workdir: str | epath.Path, run_ids: Collection[str] | None) -> list[epath.Path]:
   root = epath.Path(workdir) / "runs"
   if not root.exists():
     raise OfflineScalingError(f"{root} does not exist: no sweep has run in {workdir}")
-  return sorted(d for d in root.iterdir() if (d / runs.RESULT_NAME).exists())
+  return sorted(d for d in root.iterdir() if (d / runs.RESULT_NAME).exists()
+                and (run_ids is None or d.name in run_ids))
 
 
-def load_results(workdir: str | epath.Path) -> pd.DataFrame:
+def load_results(workdir: str | epath.Path,
+                 run_ids: Collection[str] | None = None) -> pd.DataFrame:
   """Every finished run of the sweep in `workdir`, one row each.
 
   Columns: `run_id`, `sweep`, `env`, `algo`, `expertise`, `size` (the point),
@@ -54,7 +60,7 @@ def load_results(workdir: str | epath.Path) -> pd.DataFrame:
   `selection_rule`, `domain`, and `config.<field>` for every config field.
   """
   rows = []
-  for d in _run_dirs(workdir):
+  for d in _run_dirs(workdir, run_ids):
     r = runs.read_result(d)
     point = json.loads((d / "point.json").read_text()) if (d / "point.json").exists() else {}
     seeds = _seed_returns(r["eval"], _headline_prefix(r))
@@ -82,11 +88,12 @@ def _headline_prefix(record: dict) -> str:
   return f"c={1.0 if 1.0 in conditioners else conditioners[0]:g}/"
 
 
-def conditioner_table(workdir: str | epath.Path) -> pd.DataFrame:
+def conditioner_table(workdir: str | epath.Path,
+                      run_ids: Collection[str] | None = None) -> pd.DataFrame:
   """One row per (RCI run, conditioner c): point, param_count, c, return_mean,
   return_std (over seeds)."""
   rows = []
-  for d in _run_dirs(workdir):
+  for d in _run_dirs(workdir, run_ids):
     r = runs.read_result(d)
     if r["algo"] != "rci":
       continue
@@ -99,11 +106,12 @@ def conditioner_table(workdir: str | epath.Path) -> pd.DataFrame:
                                      "conditioner", "return_mean", "return_std"])
 
 
-def curves_table(workdir: str | epath.Path) -> pd.DataFrame:
+def curves_table(workdir: str | epath.Path,
+                 run_ids: Collection[str] | None = None) -> pd.DataFrame:
   """One row per (run, evaluation step, seed): point, param_count, step,
   fraction (of the run's steps), seed, return (mean over episodes)."""
   rows = []
-  for d in _run_dirs(workdir):
+  for d in _run_dirs(workdir, run_ids):
     r = runs.read_result(d)
     prefix = _headline_prefix(r)
     log = d / "evals.jsonl"
