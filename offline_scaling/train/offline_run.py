@@ -110,7 +110,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
   ranges = (episode_ranges(table, selection.policy_ids, config.num_episodes,
                            config.episode_position) if config.num_episodes else None)
   stats = pipeline.dataset_stats(source, selection.policy_ids, ranges,
-                                 rfi_fraction=config.stream.rfi_fraction)
+                                 rfi_fraction=config.stream.rfi_fraction,
+                                 skip_bad_episodes=config.stream.skip_bad_episodes)
   agent = build_agent(stats)
   conditioners = tuple(config.conditioners) if algo == "rci" else (None,)
   trainer = loop.Trainer(agent, config.train, run_dir,
