@@ -78,7 +78,7 @@ def default_config() -> ml_collections.ConfigDict:
 def validate(config: ml_collections.ConfigDict) -> None:
   """Checks the stream settings; one message naming the field."""
   if config.algo not in ALGOS:
-    raise OfflineScalingError(f"stream algo '{config.algo}' is not one of {ALGOS}")
+    raise OfflineScalingError(f"stream algo {config.algo!r} is not one of {ALGOS}")
   for field in ("batch_size", "shuffle_block", "cycle_length", "chunk", "frame_stack",
                 "n_step"):
     if not (isinstance(config[field], int) and config[field] >= 1):

@@ -64,6 +64,9 @@ def validate(config: ml_collections.ConfigDict, num_devices: int) -> None:
                 "checkpoint_every"):
     if not (isinstance(config[field], int) and config[field] >= 1):
       raise OfflineScalingError(f"{field}={config[field]!r} must be an integer >= 1")
+  for field in ("seed", "eval_every"):
+    if not (isinstance(config[field], int) and config[field] >= 0):
+      raise OfflineScalingError(f"{field}={config[field]!r} must be an integer >= 0")
   if config.batch_size % num_devices:
     raise OfflineScalingError(
         f"batch_size={config.batch_size} is not divisible by the {num_devices} devices")
