@@ -118,6 +118,7 @@ class DatasetStats:
 PROBLEMS = ("", "has no transitions", "has non-finite rewards or return",
             "has non-finite observations",
             "has step fields of unequal length (a feature is missing or cut)")
+MALFORMED = 4
 
 
 def episode_problem(ep: dict) -> tf.Tensor:
@@ -128,9 +129,12 @@ def episode_problem(ep: dict) -> tf.Tensor:
   finite_rewards = (tf.reduce_all(tf.math.is_finite(ep["rewards"]))
                     & tf.math.is_finite(ep["episode_return"]))
   obs = ep["observations"]
-  finite_obs = tf.reduce_all(tf.math.is_finite(obs)) if obs.dtype.is_floating else True
-  return tf.case([(~aligned, lambda: 4), (L < 1, lambda: 1), (~finite_rewards, lambda: 2),
-                  (~finite_obs, lambda: 3)], default=lambda: 0)
+  finite_obs = (tf.reduce_all(tf.math.is_finite(obs)) if obs.dtype.is_floating
+                else tf.constant(True))
+  code = tf.where(~finite_obs, 3, 0)
+  for bad, problem in ((~finite_rewards, 2), (L < 1, 1), (~aligned, MALFORMED)):
+    code = tf.where(bad, problem, code)   # the last that applies wins: most basic first
+  return code
 
 
 def _checked(episodes: tf.data.Dataset, skip: bool) -> tf.data.Dataset:
@@ -184,9 +188,12 @@ def dataset_stats(source: EpisodeSource, policy_ids: Sequence[str],
   where = lambda r: (f"'{table[r['policy_id'].decode()].shard}': record {r['index']} "
                      f"(policy '{r['policy_id'].decode()}')")
   _check_against_table(rows, [table[pid] for pid in policy_ids], episode_ranges)
-  bad = [f"{where(r)} {PROBLEMS[r['problem']]}" for r in rows if r["problem"]]
+  bad = [r for r in rows if r["problem"]]
   if bad and not skip_bad_episodes:
-    raise OfflineScalingError(f"{bad[0]}; set skip_bad_episodes to skip and count such episodes")
+    if bad[0]["problem"] == MALFORMED:
+      source.check_policy(bad[0]["policy_id"].decode())  # names the missing feature if it can
+    raise OfflineScalingError(f"{where(bad[0])} {PROBLEMS[bad[0]['problem']]}; pass "
+                              "--skip_bad_episodes to skip and count such episodes")
   good = [r for r in rows if not r["problem"]]
   if not good:
     raise OfflineScalingError(
@@ -197,7 +204,8 @@ def dataset_stats(source: EpisodeSource, policy_ids: Sequence[str],
                       num_transitions=int(sum(r["length"] for r in good)),
                       rfi_threshold=float(np.quantile(returns, 1.0 - rfi_fraction,
                                                       method="higher")),
-                      skipped_episodes=len(bad), skipped=tuple(bad[:20]))
+                      skipped_episodes=len(bad),
+                      skipped=tuple(f"{where(r)} {PROBLEMS[r['problem']]}" for r in bad[:20]))
 
 
 def _check_against_table(rows: list[dict], records: Sequence, episode_ranges) -> None:

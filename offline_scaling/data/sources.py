@@ -96,9 +96,10 @@ def read_all(source: EpisodeSource, policy_id: str, where: str) -> None:
     for _ in source.episodes([policy_id]):
       record += 1
   except tf.errors.OpError as e:
+    # tf.data prefixes the op's own message with where in the graph it ran.
+    reason = e.message.splitlines()[0].split("Iterator::")[-1].split(": ", 1)[-1]
     raise OfflineScalingError(
-        f"{where} (policy '{policy_id}'): record {record} cannot be read: "
-        f"{e.message.splitlines()[0]}") from None
+        f"{where} (policy '{policy_id}'): record {record} cannot be read: {reason}") from None
 
 
 _PYBULLET_FEATURES = {
