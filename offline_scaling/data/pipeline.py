@@ -374,11 +374,12 @@ class Stream:
   """
 
   def __init__(self, dataset: tf.data.Dataset, source: EpisodeSource | None = None,
-               policy_ids: Sequence[str] = (), episode_ranges: EpisodeRanges | None = None):
+               policy_ids: Sequence[str] = (), episode_ranges: EpisodeRanges | None = None,
+               skip_bad_episodes: bool = False):
     self._iterator = iter(dataset)
     self._ckpt = tf.train.Checkpoint(iterator=self._iterator)
     self._source, self._policy_ids = source, list(policy_ids)
-    self._episode_ranges = episode_ranges
+    self._episode_ranges, self._skip = episode_ranges, skip_bad_episodes
 
   def __iter__(self) -> Iterator[dict]:
     return self
@@ -388,7 +389,8 @@ class Stream:
       batch = next(self._iterator)
     except tf.errors.OpError as e:
       # A bad episode: the same checks, run where they name the file and record.
-      dataset_stats(self._source, self._policy_ids, self._episode_ranges)
+      dataset_stats(self._source, self._policy_ids, self._episode_ranges,
+                    skip_bad_episodes=self._skip)
       explain_read_error(self._source, self._policy_ids, e)
     return {k: v.numpy() for k, v in batch.items()}
 
@@ -406,4 +408,5 @@ def make_stream(source: EpisodeSource, policy_ids: Sequence[str],
   """`build_dataset(...)` as a `Stream` (same arguments)."""
   host = kwargs.get("host", (0, 1))
   return Stream(build_dataset(source, policy_ids, config, **kwargs), source,
-                host_policies(policy_ids, config.seed, host), kwargs.get("episode_ranges"))
+                host_policies(policy_ids, config.seed, host), kwargs.get("episode_ranges"),
+                config.skip_bad_episodes)

@@ -16,7 +16,7 @@ import shutil
 
 import pytest
 
-from reliability.tiny_run import assert_same, shards, train  # noqa: F401 (fixture)
+from reliability.tiny_run import assert_same, train
 
 
 @pytest.fixture(scope="module")

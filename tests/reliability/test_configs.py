@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -25,7 +24,7 @@ from offline_scaling.agents.base import COMPUTE_DTYPES
 from offline_scaling.data import pipeline
 from offline_scaling.data.expertise import RULES, select_policies
 from offline_scaling.data.policy_table import PolicyRecord
-from offline_scaling.train import atari_run, loop, pybullet_imitation
+from offline_scaling.train import atari_run, pybullet_imitation
 
 CONFIGS = {
     "bc": lambda: _with_data(pybullet_imitation.default_config()),

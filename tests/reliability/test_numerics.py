@@ -11,7 +11,7 @@ import pytest
 
 from offline_scaling import OfflineScalingError
 from offline_scaling.train import checkpoints
-from reliability.tiny_run import assert_same, shards, train  # noqa: F401 (fixture)
+from reliability.tiny_run import assert_same, train
 
 
 class PoisonedStream:

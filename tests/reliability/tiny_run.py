@@ -1,23 +1,13 @@
-"""A tiny real training setup (BC on real shards, orbax checkpoints) for in-process tests.
-
-Test modules import `shards` (a fixture) and `train` from here."""
+"""A tiny real training run (BC on real shards, orbax checkpoints) for in-process tests;
+the shards come from the `shards` fixture (conftest.py)."""
 
 import jax
 import numpy as np
-import pytest
 
 from offline_scaling.agents import imitation
 from offline_scaling.data import pipeline
 from offline_scaling.data.sources import PybulletSource
 from offline_scaling.train import loop
-from synthetic import make_source
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-  root = tmp_path_factory.mktemp("data")
-  make_source(root, obs_dim=5)
-  return root
 
 
 def train(data, run_dir, steps, wrap=lambda stream: stream, log_every=10, learning_rate=3e-4):
