@@ -34,6 +34,9 @@ flags.DEFINE_integer("batch_size", None, "batch per seed (divisible by the devic
 flags.DEFINE_integer("seeds", None, "independent models trained together (vmapped)")
 flags.DEFINE_list("conditioners", None, "RCI conditioners c evaluated")
 flags.DEFINE_integer("eval_episodes", None, "evaluation episodes per seed")
+flags.DEFINE_boolean("skip_bad_episodes", None,
+                     "skip and count bad episodes (no steps, NaN rewards, a missing step "
+                     "feature) instead of stopping")
 flags.DEFINE_string("workdir", "runs/atari", "where runs are written")
 F = flags.FLAGS
 
@@ -42,7 +45,8 @@ OVERRIDES = {"game": "env", "source": "source", "data_dir": "data_dir",
              "num_policies": "num_policies", "num_episodes": "num_episodes",
              "width_mult": "width_mult", "steps": "train.steps",
              "batch_size": "train.batch_size", "seeds": "train.num_seeds",
-             "conditioners": "conditioners", "eval_episodes": "eval_episodes"}
+             "conditioners": "conditioners", "eval_episodes": "eval_episodes",
+             "skip_bad_episodes": "stream.skip_bad_episodes"}
 
 
 def define_config(algo: str):

@@ -53,4 +53,7 @@ def print_result(result: dict, workdir: str) -> None:
   shown = {k: result[k] for k in ("run_id", "algo", "env", "expertise", "param_count", "steps",
                                   "samples_seen", "eval_return", "best_expert_value")}
   print(json.dumps(shown, indent=1))
+  skipped = result["dataset"].get("skipped_episodes", 0)
+  if skipped:
+    print(f"skipped {skipped} bad episodes (listed under dataset.skipped in result.json)")
   print(f"result: {workdir}/{result['run_id']}/result.json")

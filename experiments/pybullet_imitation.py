@@ -30,6 +30,9 @@ flags.DEFINE_integer("batch_size", None, "batch per seed (divisible by the devic
 flags.DEFINE_integer("seeds", None, "independent models trained together (vmapped)")
 flags.DEFINE_list("conditioners", None, "RCI conditioners c evaluated (G_min + c·(G_max − G_min))")
 flags.DEFINE_integer("eval_episodes", None, "evaluation episodes per seed")
+flags.DEFINE_boolean("skip_bad_episodes", None,
+                     "skip and count bad episodes (no steps, NaN rewards, a missing step "
+                     "feature) instead of stopping")
 flags.DEFINE_string("workdir", None, "where runs are written", required=True)
 F = flags.FLAGS
 
@@ -38,7 +41,8 @@ OVERRIDES = {"data": "data", "env": "env", "expertise": "expertise",
              "selection_rule": "selection_rule", "num_policies": "num_policies",
              "param_count": "agent.param_count", "steps": "train.steps",
              "batch_size": "train.batch_size", "seeds": "train.num_seeds",
-             "conditioners": "conditioners", "eval_episodes": "eval_episodes"}
+             "conditioners": "conditioners", "eval_episodes": "eval_episodes",
+             "skip_bad_episodes": "stream.skip_bad_episodes"}
 
 
 def define_config(algo: str):

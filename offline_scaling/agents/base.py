@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, NamedTuple
 
 import flax.struct
 import jax
 import jax.numpy as jnp
 import optax
+
+from offline_scaling.errors import OfflineScalingError
+
+COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
 
 
 @flax.struct.dataclass
@@ -63,3 +68,31 @@ def make_update(loss: Callable, optimizer: optax.GradientTransformation
     return TrainState(params=optax.apply_updates(state.params, updates), opt_state=opt_state,
                       step=state.step + 1, rng=rng), metrics
   return update
+
+
+def validate_settings(config, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = (),
+                      counts: tuple[str, ...] = (), unit: tuple[str, ...] = ()) -> None:
+  """Checks an agent config; one `OfflineScalingError` naming the field.
+
+  Args:
+    positive / non_negative: fields that must be finite numbers > 0 / >= 0.
+    counts: fields that must be integers >= 1.
+    unit: fields that must lie in [0, 1].
+  """
+  def number(field):
+    value = config[field]
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+  for field in positive + non_negative + unit:
+    bound = (">= 0" if field in non_negative else "in [0, 1]" if field in unit else "> 0")
+    value = config[field]
+    if not number(field) or value < 0 or (field in positive and value == 0) or (
+        field in unit and value > 1):
+      raise OfflineScalingError(f"agent setting {field}={value!r} must be a finite number {bound}")
+  for field in counts:
+    if not (isinstance(config[field], int) and config[field] >= 1):
+      raise OfflineScalingError(f"agent setting {field}={config[field]!r} must be an integer >= 1")
+  if "compute_dtype" in config and config.compute_dtype not in COMPUTE_DTYPES:
+    raise OfflineScalingError(
+        f"agent setting compute_dtype={config.compute_dtype!r} must be one of {COMPUTE_DTYPES}")

@@ -16,6 +16,7 @@ Batches hold obs, action, reward, discount, next_obs (the `cql` stream).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import flax.linen as nn
@@ -26,7 +27,8 @@ import ml_collections
 import optax
 import rlax
 
-from offline_scaling.agents.base import Agent
+from offline_scaling.agents.base import Agent, validate_settings
+from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets.heads import DuelingC51Head
 
 
@@ -43,6 +45,19 @@ def default_config() -> ml_collections.ConfigDict:
   c.epsilon_eval = 0.001
   c.head_hidden = 0
   return c
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Checks the learner settings; one `OfflineScalingError` naming the field."""
+  validate_settings(config, positive=("learning_rate", "adam_eps"),
+                    non_negative=("alpha", "head_hidden"), unit=("epsilon_eval",),
+                    counts=("target_update_period",))
+  if not (isinstance(config.num_atoms, int) and config.num_atoms >= 2):
+    raise OfflineScalingError(f"agent setting num_atoms={config.num_atoms!r} must be >= 2")
+  if not (math.isfinite(config.v_min) and math.isfinite(config.v_max)
+          and config.v_min < config.v_max):
+    raise OfflineScalingError(
+        f"agent settings v_min={config.v_min}, v_max={config.v_max} must be finite, v_min < v_max")
 
 
 @flax.struct.dataclass

@@ -18,7 +18,8 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from offline_scaling.agents.base import Agent, make_init, make_update
+from offline_scaling.agents.base import Agent, make_init, make_update, validate_settings
+from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets import MLP
 from offline_scaling.nets.return_embedding import (EMBED_DIM, normalized_return,
                                                    square_wave_embedding)
@@ -39,6 +40,16 @@ def default_config() -> ml_collections.ConfigDict:
   c.compute_dtype = "float32"  # "bfloat16" on accelerators; params stay float32
   c.eval_deterministic = False  # act by sampling, as the experts did
   return c
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Checks the learner settings; one `OfflineScalingError` naming the field."""
+  if config.algo not in ALGOS:
+    raise OfflineScalingError(f"algo {config.algo!r} is not one of {ALGOS}")
+  validate_settings(config, positive=("learning_rate", "adam_eps", "max_grad_norm"),
+                    counts=("param_count",))
+  if not all(isinstance(w, int) and w >= 1 for w in config.hidden):
+    raise OfflineScalingError(f"agent setting hidden={config.hidden!r} must be widths >= 1")
 
 
 def make_head(in_dim: int, num_actions: int, config: ml_collections.ConfigDict) -> MLP:

@@ -61,7 +61,7 @@ class Selection:
 
 def _check(expertise, num_policies, rule, n_table):
   if rule not in RULES:
-    raise OfflineScalingError(f"selection rule '{rule}' is not one of {RULES}")
+    raise OfflineScalingError(f"selection rule {rule!r} is not one of {RULES}")
   if not (isinstance(expertise, (int, float)) and 0.0 < expertise <= 1.0):
     raise OfflineScalingError(f"expertise={expertise!r} must be a number in (0, 1]")
   if not (isinstance(num_policies, (int, np.integer)) and num_policies >= 1):

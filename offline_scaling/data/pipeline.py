@@ -25,6 +25,14 @@ the last axis, zeros before the episode's first frame (Dopamine's convention);
 stacks never cross episodes and frames stay uint8. Stacks exist only for the
 transitions in flight (the chunks and the shuffle block), never on disk.
 
+**Bad episodes.** Every episode is checked on its way in (`episode_problem`):
+no transitions, non-finite rewards, return or observations, or step fields of
+unequal length (a missing or cut feature). By default the first one stops the
+run with the file and record named (`dataset_stats`, which runs before any
+training, finds it); with `skip_bad_episodes` they are dropped and counted in
+`DatasetStats.skipped_episodes`. `dataset_stats` also checks the selected
+policies' episodes against the policy table (count, steps, value).
+
 **One pass or repeat.** `repeat=False` is the infinite-data mode: every
 transition of the selected episodes is delivered exactly once over all hosts
 together (hosts read disjoint files), then the stream ends. `repeat=True`
@@ -63,13 +71,14 @@ def default_config() -> ml_collections.ConfigDict:
   c.gamma = 0.99            # cql
   c.rfi_fraction = 0.1      # rfi: keep the top 10% trajectories by return
   c.with_ids = False        # add policy_id, episode_index, step (for tests/debugging)
+  c.skip_bad_episodes = False  # True: drop bad episodes and count them; False: refuse them
   return c
 
 
 def validate(config: ml_collections.ConfigDict) -> None:
   """Checks the stream settings; one message naming the field."""
   if config.algo not in ALGOS:
-    raise OfflineScalingError(f"stream algo '{config.algo}' is not one of {ALGOS}")
+    raise OfflineScalingError(f"stream algo {config.algo!r} is not one of {ALGOS}")
   for field in ("batch_size", "shuffle_block", "cycle_length", "chunk", "frame_stack",
                 "n_step"):
     if not (isinstance(config[field], int) and config[field] >= 1):
@@ -87,40 +96,145 @@ class DatasetStats:
 
   Attributes:
     g_min, g_max: smallest / largest trajectory return.
-    num_episodes, num_transitions: sizes.
+    num_episodes, num_transitions: sizes (bad episodes skipped excluded).
     rfi_threshold: the return at or above which an episode is in the top
       `rfi_fraction` (the (1 − fraction) quantile, 'higher' interpolation).
+    skipped_episodes: bad episodes dropped (`skip_bad_episodes`).
+    skipped: which, as "file: record i (policy p) problem", the first 20.
   """
   g_min: float
   g_max: float
   num_episodes: int
   num_transitions: int
   rfi_threshold: float
+  skipped_episodes: int = 0
+  skipped: tuple[str, ...] = ()
 
   def to_dict(self) -> dict:
     """The statistics as a JSON-ready dict."""
     return dataclasses.asdict(self)
 
 
+# What `episode_problem` codes mean (0: a good episode).
+PROBLEMS = ("", "has no transitions", "has non-finite rewards or return",
+            "has non-finite observations",
+            "has step fields of unequal length (a feature is missing or cut)")
+MALFORMED = 4
+
+
+def episode_problem(ep: dict) -> tf.Tensor:
+  """An int32 scalar: 0 for a good episode, else its index in PROBLEMS."""
+  L = tf.shape(ep["actions"])[0]
+  aligned = ((tf.shape(ep["observations"])[0] == L + 1) & (tf.size(ep["rewards"]) == L)
+             & (tf.size(ep["discounts"]) == L))
+  finite_rewards = (tf.reduce_all(tf.math.is_finite(ep["rewards"]))
+                    & tf.math.is_finite(ep["episode_return"]))
+  obs = ep["observations"]
+  finite_obs = (tf.reduce_all(tf.math.is_finite(obs)) if obs.dtype.is_floating
+                else tf.constant(True))
+  code = tf.where(~finite_obs, 3, 0)
+  for bad, problem in ((~finite_rewards, 2), (L < 1, 1), (~aligned, MALFORMED)):
+    code = tf.where(bad, problem, code)   # the last that applies wins: most basic first
+  return code
+
+
+def _checked(episodes: tf.data.Dataset, skip: bool) -> tf.data.Dataset:
+  """Drops bad episodes (`skip`) or fails on the first one (a tf error that
+  `Stream` traces back to the file and record)."""
+  if skip:
+    return episodes.filter(lambda ep: episode_problem(ep) == 0)
+
+  def assert_good(ep):
+    check = tf.debugging.assert_equal(episode_problem(ep), 0, message="bad episode")
+    with tf.control_dependencies([check]):
+      return {k: tf.identity(v) for k, v in ep.items()}
+
+  return episodes.map(assert_good, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def _read(ds: tf.data.Dataset, source: EpisodeSource, policy_ids: Sequence[str]) -> list:
+  """All elements of `ds` as numpy; a tf.data read error names the file (and record)."""
+  try:
+    return list(ds.as_numpy_iterator())
+  except tf.errors.OpError as e:
+    explain_read_error(source, policy_ids, e)
+
+
+def explain_read_error(source: EpisodeSource, policy_ids: Sequence[str],
+                       error: tf.errors.OpError) -> None:
+  """Raises an `OfflineScalingError` naming the file (and record) behind `error`."""
+  for pid in policy_ids:
+    source.check_policy(pid)  # raises, naming the file, for the bad one
+  raise OfflineScalingError(
+      f"reading the episodes failed: {error.message.splitlines()[0]}") from None
+
+
 def dataset_stats(source: EpisodeSource, policy_ids: Sequence[str],
                   episode_ranges: EpisodeRanges | None = None,
-                  rfi_fraction: float = 0.1) -> DatasetStats:
-  """One pass over the selected episodes' returns and lengths."""
+                  rfi_fraction: float = 0.1, skip_bad_episodes: bool = False) -> DatasetStats:
+  """One pass over the selected episodes: returns, lengths, bad episodes, table check.
+
+  Raises:
+    OfflineScalingError: naming the file and record of the first bad episode
+      (unless `skip_bad_episodes`), or the policy whose episodes disagree with
+      the policy table (count; steps and value when whole policies are read).
+  """
   ds = source.episodes(policy_ids, episode_ranges).map(
-      lambda ep: (ep["episode_return"], tf.shape(ep["actions"])[0]),
-      num_parallel_calls=tf.data.AUTOTUNE)
-  returns, lengths = [], []
-  for g, n in ds.as_numpy_iterator():
-    returns.append(g)
-    lengths.append(n)
-  if not returns:
+      lambda ep: dict(policy_id=ep["policy_id"], index=ep["episode_index"],
+                      episode_return=ep["episode_return"], length=tf.shape(ep["actions"])[0],
+                      problem=episode_problem(ep)),
+      num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  rows = _read(ds, source, policy_ids)
+  table = {p.policy_id: p for p in source.policies()}
+  where = lambda r: (f"'{table[r['policy_id'].decode()].shard}': record {r['index']} "
+                     f"(policy '{r['policy_id'].decode()}')")
+  _check_against_table(rows, [table[pid] for pid in policy_ids], episode_ranges)
+  bad = [r for r in rows if r["problem"]]
+  if bad and not skip_bad_episodes:
+    if bad[0]["problem"] == MALFORMED:
+      source.check_policy(bad[0]["policy_id"].decode())  # names the missing feature if it can
+    raise OfflineScalingError(f"{where(bad[0])} {PROBLEMS[bad[0]['problem']]}; pass "
+                              "--skip_bad_episodes to skip and count such episodes")
+  good = [r for r in rows if not r["problem"]]
+  if not good:
     raise OfflineScalingError(
-        f"the selected policies ({len(policy_ids)}) have no episodes in the given ranges")
-  returns = np.asarray(returns, np.float64)
+        f"the selected policies ({len(policy_ids)}) have no (good) episodes in the given ranges")
+  returns = np.asarray([r["episode_return"] for r in good], np.float64)
   return DatasetStats(g_min=float(returns.min()), g_max=float(returns.max()),
-                      num_episodes=len(returns), num_transitions=int(np.sum(lengths)),
+                      num_episodes=len(returns),
+                      num_transitions=int(sum(r["length"] for r in good)),
                       rfi_threshold=float(np.quantile(returns, 1.0 - rfi_fraction,
-                                                      method="higher")))
+                                                      method="higher")),
+                      skipped_episodes=len(bad),
+                      skipped=tuple(f"{where(r)} {PROBLEMS[r['problem']]}" for r in bad[:20]))
+
+
+def _check_against_table(rows: list[dict], records: Sequence, episode_ranges) -> None:
+  """The episodes read agree with the table rows of their policies (see `dataset_stats`)."""
+  by_policy = {r.policy_id: [] for r in records}
+  for row in rows:
+    pid = row["policy_id"].decode()
+    if pid not in by_policy:
+      raise OfflineScalingError(f"episode {row['index']} of policy '{pid}' was read from the "
+                                f"files of policies {sorted(by_policy)}: the table and the "
+                                "shards disagree")
+    by_policy[pid].append(row)
+  for record in records:
+    eps = by_policy[record.policy_id]
+    want, found = dict(episodes=record.num_episodes), dict(episodes=len(eps))
+    if episode_ranges:
+      start, stop = episode_ranges[record.policy_id]
+      want["episodes"] = stop - start
+    elif eps and not any(r["problem"] for r in eps):
+      want.update(steps=record.num_steps, value=record.value)
+      found.update(steps=int(sum(r["length"] for r in eps)),
+                   value=float(np.mean([r["episode_return"] for r in eps])))
+    if (found["episodes"] != want["episodes"] or found.get("steps") != want.get("steps")
+        or ("value" in want and not np.isclose(found["value"], want["value"], rtol=1e-4,
+                                                atol=1e-3))):
+      raise OfflineScalingError(
+          f"the policy table says policy '{record.policy_id}' has {want}, but its shard "
+          f"'{record.shard}' holds {found}")
 
 
 def n_step_targets(rewards: tf.Tensor, discounts: tf.Tensor, n: int, gamma: float):
@@ -222,9 +336,11 @@ def build_dataset(source: EpisodeSource, policy_ids: Sequence[str],
   validate(config)
   if not policy_ids:
     raise OfflineScalingError("no policy selected: the stream would be empty")
-  episodes = source.episodes(host_policies(policy_ids, config.seed, host), episode_ranges)
+  episodes = _checked(source.episodes(host_policies(policy_ids, config.seed, host),
+                                      episode_ranges), config.skip_bad_episodes)
   if config.algo == "rfi":
-    stats = stats or dataset_stats(source, policy_ids, episode_ranges, config.rfi_fraction)
+    stats = stats or dataset_stats(source, policy_ids, episode_ranges, config.rfi_fraction,
+                                   config.skip_bad_episodes)
     threshold = tf.constant(stats.rfi_threshold, tf.float32)
     episodes = episodes.filter(lambda ep: ep["episode_return"] >= threshold)
   if config.repeat:
@@ -253,15 +369,18 @@ class Stream:
 
   The position is tf.data's own iterator checkpoint (it holds the buffered
   blocks, so its size grows with `shuffle_block`). A read error
-  deep inside tf.data (truncated file, corrupt record, missing feature) is
-  traced back to the file and raised as one `OfflineScalingError`.
+  deep inside tf.data (truncated file, corrupt record, missing feature, a bad
+  episode) is traced back to the file and record and raised as one
+  `OfflineScalingError`.
   """
 
   def __init__(self, dataset: tf.data.Dataset, source: EpisodeSource | None = None,
-               policy_ids: Sequence[str] = ()):
+               policy_ids: Sequence[str] = (), episode_ranges: EpisodeRanges | None = None,
+               skip_bad_episodes: bool = False):
     self._iterator = iter(dataset)
     self._ckpt = tf.train.Checkpoint(iterator=self._iterator)
     self._source, self._policy_ids = source, list(policy_ids)
+    self._episode_ranges, self._skip = episode_ranges, skip_bad_episodes
 
   def __iter__(self) -> Iterator[dict]:
     return self
@@ -270,10 +389,10 @@ class Stream:
     try:
       batch = next(self._iterator)
     except tf.errors.OpError as e:
-      for pid in self._policy_ids:
-        self._source.check_policy(pid)  # raises, naming the file, for the bad one
-      raise OfflineScalingError(
-          f"reading the stream failed: {e.message.splitlines()[0]}") from None
+      # A bad episode: the same checks, run where they name the file and record.
+      dataset_stats(self._source, self._policy_ids, self._episode_ranges,
+                    skip_bad_episodes=self._skip)
+      explain_read_error(self._source, self._policy_ids, e)
     return {k: v.numpy() for k, v in batch.items()}
 
   def save(self, prefix: str) -> str:
@@ -290,4 +409,5 @@ def make_stream(source: EpisodeSource, policy_ids: Sequence[str],
   """`build_dataset(...)` as a `Stream` (same arguments)."""
   host = kwargs.get("host", (0, 1))
   return Stream(build_dataset(source, policy_ids, config, **kwargs), source,
-                host_policies(policy_ids, config.seed, host))
+                host_policies(policy_ids, config.seed, host), kwargs.get("episode_ranges"),
+                config.skip_bad_episodes)

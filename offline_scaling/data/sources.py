@@ -98,13 +98,17 @@ def find_policies(records: Sequence[PolicyRecord], policy_ids: Sequence[str],
 
 
 def read_all(source: EpisodeSource, policy_id: str, where: str) -> None:
-  """Reads every episode of one policy; a tf.data error becomes one message naming `where`."""
+  """Reads every episode of one policy; a tf.data error becomes one message naming
+  `where` and the record (the policy's episodes in stored order) that failed."""
+  record = 0
   try:
     for _ in source.episodes([policy_id]):
-      pass
+      record += 1
   except tf.errors.OpError as e:
+    # tf.data prefixes the op's own message with where in the graph it ran.
+    reason = e.message.splitlines()[0].split("Iterator::")[-1].split(": ", 1)[-1]
     raise OfflineScalingError(
-        f"{where} (policy '{policy_id}') cannot be read: {e.message.splitlines()[0]}") from None
+        f"{where} (policy '{policy_id}'): record {record} cannot be read: {reason}") from None
 
 
 _PYBULLET_FEATURES = {
@@ -124,8 +128,11 @@ def parse_pybullet_episode(serialized: tf.Tensor) -> dict:
   """One serialised PyBullet episode (see `episodes.py`) -> the common episode dict."""
   f = tf.io.parse_single_example(serialized, _PYBULLET_FEATURES)
   length = tf.cast(f["episode/length"], tf.int32)
+  # A missing or cut step feature leaves a shorter field, which the stream's
+  # episode check (`pipeline.episode_problem`) reports or skips.
   return dict(
-      observations=tf.reshape(f["steps/observation"], [length + 1, -1]),
+      observations=tf.reshape(f["steps/observation"],
+                              [length + 1, tf.cast(f["episode/obs_dim"], tf.int32)]),
       actions=tf.cast(f["steps/action"][:length], tf.int32),
       rewards=f["steps/reward"][:length],
       discounts=f["steps/discount"][:length],

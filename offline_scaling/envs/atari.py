@@ -54,7 +54,7 @@ def atari_game_name(name: str) -> str:
   key = name.strip().lower().replace("_", "").replace("-", "")
   if key not in ATARI_GAMES:
     raise OfflineScalingError(
-        f"unknown Atari game '{name}'; known games: {', '.join(ATARI_GAMES.values())}")
+        f"unknown Atari game {name!r}; known games: {', '.join(ATARI_GAMES.values())}")
   return ATARI_GAMES[key]
 
 

@@ -28,7 +28,7 @@ def canonical_name(name: str) -> str:
                env_id.lower().removesuffix("bulletenv-v0")):
       return short
   known = ", ".join(f"{s} ({i})" for s, i in PYBULLET_ENVS.items())
-  raise OfflineScalingError(f"unknown env '{name}'; known envs: {known}")
+  raise OfflineScalingError(f"unknown env {name!r}; known envs: {known}")
 
 
 def make_env(name: str, seed: int | None = None, bang_bang: bool = True,

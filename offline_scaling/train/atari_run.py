@@ -20,6 +20,7 @@ import ml_collections
 from etils import epath
 
 from offline_scaling.agents import cql, imitation
+from offline_scaling.agents.base import COMPUTE_DTYPES
 from offline_scaling.data import atari_generator
 from offline_scaling.data.dopamine_atari import DopamineAtariSource
 from offline_scaling.data.rlu_atari import RLUAtariSource
@@ -82,17 +83,23 @@ def validate(c: ml_collections.ConfigDict) -> None:
   """Checks every user-facing setting before any work starts; one message naming it."""
   c.env = atari_game_name(c.env)
   if c.algo not in ALGOS:
-    raise OfflineScalingError(f"algo '{c.algo}' is not one of {ALGOS}")
+    raise OfflineScalingError(f"algo {c.algo!r} is not one of {ALGOS}")
   if c.source not in SOURCES:
-    raise OfflineScalingError(f"--source={c.source} must be one of {SOURCES}")
+    raise OfflineScalingError(f"--source={c.source!r} must be one of {SOURCES}")
   if c.source != "local" and not c.data_dir:
     raise OfflineScalingError(f"--source={c.source} needs --data_dir (where the data are)")
   if c.torso not in TORSOS:
-    raise OfflineScalingError(f"--torso={c.torso} must be one of {TORSOS}")
+    raise OfflineScalingError(f"--torso={c.torso!r} must be one of {TORSOS}")
   if c.width_mult not in WIDTH_MULTS:
     raise OfflineScalingError(f"--width_mult={c.width_mult} must be one of {WIDTH_MULTS}")
   if c.checkpoints < 1:
     raise OfflineScalingError(f"--checkpoints={c.checkpoints} must be >= 1")
+  if c.compute_dtype not in COMPUTE_DTYPES:
+    raise OfflineScalingError(f"compute_dtype={c.compute_dtype!r} must be one of {COMPUTE_DTYPES}")
+  if c.agent.get("algo", "cql") != c.algo:  # e.g. --config.algo=rci on the CQL config
+    raise OfflineScalingError(f"algo={c.algo!r} but config.agent is the settings of "
+                              f"{c.agent.get('algo', 'cql')!r}: use the {c.algo} config")
+  (cql if c.algo == "cql" else imitation).validate_config(c.agent)
   offline_run.validate_base(c, c.algo)
 
 

@@ -2,15 +2,23 @@
 
 Orbax writes each step to a temporary directory and renames it when complete,
 so a step killed mid-write is never listed; `latest_step` only sees whole ones.
+`restore_latest` goes further for resumes: it reports such leftovers, and a
+listed step that cannot be read (a file system without atomic renames, a
+damaged disk) is reported, deleted and the previous one used.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import orbax.checkpoint as ocp
+from absl import logging
 from etils import epath
+
+from offline_scaling.errors import OfflineScalingError
+
+TMP_MARK = ".orbax-checkpoint-tmp"   # orbax's suffix of a step still being written
 
 
 def manager(directory: str | epath.Path, max_to_keep: int | None = None
@@ -44,3 +52,45 @@ def restore(mgr: ocp.CheckpointManager, step: int, like: Any) -> tuple[Any, dict
 def read_meta(mgr: ocp.CheckpointManager, step: int) -> dict:
   """Only the metadata record at `step`."""
   return dict(mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta)
+
+
+def restore_latest(mgr: ocp.CheckpointManager, like: Any,
+                   log: Callable[[str], None] = logging.warning
+                   ) -> tuple[int, Any, dict] | None:
+  """(step, state, meta) of the latest step that restores whole; None when there is none.
+
+  A step that was being written when the process died, or that fails to
+  restore, is named through `log` and the previous step is tried.
+
+  Raises:
+    OfflineScalingError: when steps exist but none of them can be read.
+  """
+  root = epath.Path(mgr.directory)
+  partials = sorted(p.name for p in root.iterdir() if TMP_MARK in p.name)
+  for partial in partials:
+    log(f"checkpoint '{root / partial}' was being written when the run stopped; "
+        "it is incomplete and is removed")
+    if jax.process_index() == 0:   # one host removes what all hosts share
+      (root / partial).rmtree()
+  steps = sorted(mgr.all_steps(), reverse=True)
+  unreadable = []
+  for step in steps:
+    try:
+      state, meta = restore(mgr, step, like)
+    except (ValueError, OSError, KeyError) as e:
+      log(f"checkpoint step {step} in '{root}' cannot be read "
+          f"({str(e).splitlines()[0][:200]}); trying the previous one")
+      unreadable.append(step)
+      continue
+    # Deleted only once an older step restored, so that a run about to
+    # overwrite them never loses the last copy of anything readable.
+    for bad in unreadable:
+      mgr.delete(bad)
+    if unreadable or partials:
+      log(f"resuming from checkpoint step {step} in '{root}'")
+    return step, state, meta
+  if steps:
+    raise OfflineScalingError(f"no checkpoint in '{root}' can be read (steps {sorted(steps)})")
+  if partials:
+    log(f"no whole checkpoint in '{root}': starting from the beginning")
+  return None

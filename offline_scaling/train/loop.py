@@ -65,6 +65,9 @@ def validate(config: ml_collections.ConfigDict, num_devices: int) -> None:
                 "checkpoint_every"):
     if not (isinstance(config[field], int) and config[field] >= 1):
       raise OfflineScalingError(f"{field}={config[field]!r} must be an integer >= 1")
+  for field in ("seed", "eval_every"):
+    if not (isinstance(config[field], int) and config[field] >= 0):
+      raise OfflineScalingError(f"{field}={config[field]!r} must be an integer >= 0")
   if config.batch_size % num_devices:
     raise OfflineScalingError(
         f"batch_size={config.batch_size} is not divisible by the {num_devices} devices")
@@ -167,10 +170,10 @@ class Trainer:
 
   def _resume(self, mgr, stream: Stream):
     state = self.init_state()
-    step = mgr.latest_step()
-    if step is None:
+    latest = checkpoints.restore_latest(mgr, state)
+    if latest is None:
       return state, 0
-    state, meta = checkpoints.restore(mgr, step, state)
+    step, state, meta = latest
     stream.restore(meta["stream"])
     for name in ("metrics.jsonl", "evals.jsonl"):
       runs.truncate_jsonl(self.run_dir / name, "step", step)
@@ -229,6 +232,8 @@ class Trainer:
         last_eval = f"{ev.get('return_mean', float('nan')):.1f}"
         bar.set_postfix(eval=last_eval)
       if checkpoint_due:
+        _check_finite(jax.device_get(metrics), step, mgr.latest_step(), self.run_dir,
+                      state.params)
         checkpoints.save(mgr, step, state, dict(step=step, stream=stream_path))
         _prune_stream_positions(self.run_dir, mgr.all_steps())
       bar.update(K)
@@ -240,13 +245,29 @@ class Trainer:
     return state, summary
 
 
-def _check_finite(metrics: dict, step: int, last_checkpoint: int | None, run_dir) -> None:
-  bad = {k: np.asarray(v).tolist() for k, v in metrics.items()
-         if not np.all(np.isfinite(v))}
+def _check_finite(metrics: dict, step: int, last_checkpoint: int | None, run_dir,
+                  params=None) -> None:
+  """Stops a diverged run: raises naming the update, every loss term and the
+  last good checkpoint when a metric (per seed) or, if given, a parameter is NaN/Inf.
+
+  Called at every log and before every checkpoint, so no checkpoint ever
+  holds non-finite parameters.
+  """
+  bad = sorted(k for k, v in metrics.items() if not np.all(np.isfinite(v)))
+  if params is not None and not bool(_all_finite(params)):
+    bad.append("parameters")
   if bad:
+    terms = {k: np.round(np.asarray(v, np.float64), 6).tolist() for k, v in metrics.items()}
+    last = ("no checkpoint was written yet" if last_checkpoint is None else
+            f"the last good checkpoint is step {last_checkpoint} in '{run_dir / 'checkpoints'}'")
     raise OfflineScalingError(
-        f"non-finite training metrics at update {step}: {bad}; the last good checkpoint "
-        f"is step {last_checkpoint} in {run_dir / 'checkpoints'}")
+        f"training diverged by update {step}: non-finite {', '.join(bad)}; loss terms per "
+        f"seed at update {step}: {terms}; {last}")
+
+
+@jax.jit
+def _all_finite(tree) -> jax.Array:
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
 def _prune_stream_positions(run_dir: epath.Path, kept_steps) -> None:

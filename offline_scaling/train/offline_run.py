@@ -17,7 +17,7 @@ from etils import epath
 
 from offline_scaling.agents.base import Agent
 from offline_scaling.data import pipeline
-from offline_scaling.data.expertise import RULES, episode_ranges, select_policies
+from offline_scaling.data.expertise import POSITIONS, RULES, episode_ranges, select_policies
 from offline_scaling.data.sources import EpisodeSource
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets.sizing import tree_param_count
@@ -49,13 +49,17 @@ def validate_base(c: ml_collections.ConfigDict, algo: str) -> None:
   if not 0.0 < c.expertise <= 1.0:
     raise OfflineScalingError(f"--expertise={c.expertise} must lie in (0, 1]")
   if c.selection_rule not in RULES:
-    raise OfflineScalingError(f"--selection_rule={c.selection_rule} must be one of {RULES}")
+    raise OfflineScalingError(f"--selection_rule={c.selection_rule!r} must be one of {RULES}")
   if c.num_policies < 1:
     raise OfflineScalingError(f"--num_policies={c.num_policies} must be >= 1")
   if c.num_episodes < 0:
     raise OfflineScalingError(f"--num_episodes={c.num_episodes} must be >= 0")
   if c.eval_episodes < 1:
     raise OfflineScalingError(f"--eval_episodes={c.eval_episodes} must be >= 1")
+  if c.eval_seed < 0:
+    raise OfflineScalingError(f"eval_seed={c.eval_seed} must be >= 0")
+  if c.episode_position not in POSITIONS:
+    raise OfflineScalingError(f"episode_position={c.episode_position!r} must be one of {POSITIONS}")
   if algo != "rci" and tuple(c.conditioners) != (1.0,):
     raise OfflineScalingError(
         f"--conditioners={list(c.conditioners)} only apply to RCI, not '{algo}'")
@@ -129,7 +133,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
   ranges = (episode_ranges(table, selection.policy_ids, config.num_episodes,
                            config.episode_position) if config.num_episodes else None)
   stats = pipeline.dataset_stats(source, selection.policy_ids, ranges,
-                                 rfi_fraction=config.stream.rfi_fraction)
+                                 rfi_fraction=config.stream.rfi_fraction,
+                                 skip_bad_episodes=config.stream.skip_bad_episodes)
   agent = build_agent(stats)
   conditioners = tuple(config.conditioners) if algo == "rci" else (None,)
   trainer = loop.Trainer(agent, config.train, run_dir,

@@ -30,8 +30,7 @@ def default_config() -> ml_collections.ConfigDict:
 def validate(c: ml_collections.ConfigDict) -> None:
   """Checks every user-facing setting before any work starts."""
   c.env = canonical_name(c.env)
-  if c.agent.algo not in imitation.ALGOS:
-    raise OfflineScalingError(f"algo '{c.agent.algo}' is not one of {imitation.ALGOS}")
+  imitation.validate_config(c.agent)
   if c.agent.param_count < 1_000:
     raise OfflineScalingError(f"--param_count={c.agent.param_count} must be at least 1,000")
   if not c.data:

@@ -34,10 +34,15 @@ def run_id(config: ml_collections.ConfigDict, length: int = 12) -> str:
 
 def truncate_jsonl(path: str | epath.Path, key: str, last: int) -> None:
   """Drops the lines of a JSONL log whose `key` exceeds `last`: what a run killed
-  after its last checkpoint logged, and will log again when it resumes."""
+  after its last checkpoint logged, and will log again when it resumes. A last
+  line cut short by the kill (not JSON) goes too."""
   path = epath.Path(path)
   if path.exists():
-    keep = [l for l in path.read_text().splitlines() if l and json.loads(l)[key] <= last]
+    text = path.read_text()
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):
+      lines.pop()
+    keep = [l for l in lines if l and json.loads(l)[key] <= last]
     path.write_text("".join(l + "\n" for l in keep))
 
 
