@@ -75,7 +75,9 @@ def validate_settings(config, positive: tuple[str, ...] = (), non_negative: tupl
   """Checks an agent config; one `OfflineScalingError` naming the field.
 
   Args:
-    positive / non_negative: fields that must be finite numbers > 0 / >= 0.
+    config: the agent's config.
+    positive: fields that must be finite numbers > 0.
+    non_negative: fields that must be finite numbers >= 0.
     counts: fields that must be integers >= 1.
     unit: fields that must lie in [0, 1].
   """
