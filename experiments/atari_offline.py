@@ -17,7 +17,7 @@ from __future__ import annotations
 from absl import flags
 from ml_collections import config_flags
 
-from experiments import common
+from experiments import common, multihost
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.train import atari_run
 
@@ -35,6 +35,7 @@ flags.DEFINE_integer("seeds", None, "independent models trained together (vmappe
 flags.DEFINE_list("conditioners", None, "RCI conditioners c evaluated")
 flags.DEFINE_integer("eval_episodes", None, "evaluation episodes per seed")
 flags.DEFINE_string("workdir", "runs/atari", "where runs are written")
+flags.adopt_module_key_flags(multihost)
 F = flags.FLAGS
 
 OVERRIDES = {"game": "env", "source": "source", "data_dir": "data_dir",
@@ -51,6 +52,7 @@ def define_config(algo: str):
 
 def main_for(algo: str):
   def main(_):
+    multihost.initialize()
     config = F.config
     if config.algo != algo:
       raise OfflineScalingError(f"--config is for '{config.algo}', this script trains '{algo}'")

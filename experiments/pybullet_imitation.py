@@ -15,7 +15,7 @@ from __future__ import annotations
 from absl import flags
 from ml_collections import config_flags
 
-from experiments import common
+from experiments import common, multihost
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.train import pybullet_imitation
 
@@ -31,6 +31,7 @@ flags.DEFINE_integer("seeds", None, "independent models trained together (vmappe
 flags.DEFINE_list("conditioners", None, "RCI conditioners c evaluated (G_min + c·(G_max − G_min))")
 flags.DEFINE_integer("eval_episodes", None, "evaluation episodes per seed")
 flags.DEFINE_string("workdir", None, "where runs are written", required=True)
+flags.adopt_module_key_flags(multihost)
 F = flags.FLAGS
 
 # flag name -> config field it overrides
@@ -54,6 +55,7 @@ def apply_flags(config, algo: str):
 
 def main_for(algo: str):
   def main(_):
+    multihost.initialize()
     config = apply_flags(F.config, algo)
     result = pybullet_imitation.run(config, F.workdir)
     common.print_result(result, F.workdir)

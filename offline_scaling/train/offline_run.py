@@ -21,7 +21,7 @@ from offline_scaling.data.expertise import RULES, episode_ranges, select_policie
 from offline_scaling.data.sources import EpisodeSource
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets.sizing import tree_param_count
-from offline_scaling.train import loop, runs
+from offline_scaling.train import distributed, loop, runs
 
 # (agent, params stacked over seeds, act kwargs) -> returns [num_seeds, episodes]
 PlayFn = Callable[[Agent, object, dict], np.ndarray]
@@ -91,7 +91,9 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
 
   A run that already finished returns its stored result; a killed one resumes.
   `config` must already be validated; its stream fields (algo, batch size,
-  seed) are filled in here from the agent and loop settings.
+  seed) are filled in here from the agent and loop settings. In a multi-host
+  run every process calls this: each streams its own share of the selected
+  policies, and process 0 writes the result.
   """
   config.stream.algo = algo
   config.stream.batch_size = loop.stream_batch_size(config.train)
@@ -115,8 +117,12 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
   conditioners = tuple(config.conditioners) if algo == "rci" else (None,)
   trainer = loop.Trainer(agent, config.train, run_dir,
                          evaluate=make_evaluate(agent, play, conditioners, deterministic_eval))
-  stream = pipeline.make_stream(source, selection.policy_ids, config.stream,
-                                episode_ranges=ranges, stats=stats)
+  # The config (and so the run id) holds the global stream batch; each process
+  # streams its part of it from its own policies.
+  local_stream = config.stream.copy_and_resolve_references()
+  local_stream.batch_size = loop.stream_batch_size(config.train, jax.process_count())
+  stream = pipeline.make_stream(source, selection.policy_ids, local_stream,
+                                episode_ranges=ranges, stats=stats, host=distributed.host())
   state, summary = trainer.train(stream, progress=progress)
   first_seed_params = jax.tree.map(lambda x: x[0], state.params)
   record = dict(run_id=rid, config=config.to_dict(), domain=domain, env=config.env, algo=algo,
@@ -127,5 +133,6 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
                 eval_return=summary["eval"].get("return_mean"),
                 selection=selection.to_dict(), dataset=stats.to_dict(),
                 best_expert_value=selection.best_value)
-  runs.write_result(run_dir, record)
+  if distributed.is_primary():
+    runs.write_result(run_dir, record)
   return record
