@@ -85,7 +85,7 @@ def main(args):
     config.checkpoint_every, config.num_seeds, config.batch_size = 40, 2, 16
     if algo == "cql":
       config.steps, config.updates_per_call, config.checkpoint_every = 10, 5, 10
-      config.log_every, config.batch_size = 5, 8
+      config.log_every, config.batch_size, config.num_seeds = 5, 8, 1
     with tempfile.TemporaryDirectory() as tmp:
       tmp = pathlib.Path(tmp)
       agent, stream = agent_and_stream(algo, tmp / "data", config)
