@@ -8,7 +8,9 @@ With no data flags it uses a small dataset generated from real ALE games on
 first use, in a cache directory it names. Flags override the config file
 (`--config`, default `experiments/configs/atari.py`); everything is validated
 before any work starts. The run lives in `<workdir>/<run_id>/` and resumes
-after a kill with the same command.
+after a kill with the same command. With
+`--coordinator_address/--num_processes/--process_id` (or `--distributed`) it is
+one process of a multi-host run: docs/multihost.md.
 """
 
 from __future__ import annotations

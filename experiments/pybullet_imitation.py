@@ -6,7 +6,9 @@ r"""Shared launcher of the PyBullet imitation runs (`pybullet_bc`, `pybullet_rfi
 Flags override the config file (`--config`, default
 `experiments/configs/pybullet_imitation.py`); everything is validated before
 any work starts. The run lives in `<workdir>/<run_id>/` (run id = hash of the
-config) and resumes after a kill with the same command.
+config) and resumes after a kill with the same command. With
+`--coordinator_address/--num_processes/--process_id` (or `--distributed`) it is
+one process of a multi-host run: docs/multihost.md.
 """
 
 from __future__ import annotations

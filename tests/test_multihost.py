@@ -84,6 +84,9 @@ FLAGS = ["--steps=400", "--seeds=2", "--batch_size=32", "--param_count=5000",
 
 
 def test_killed_process_stops_the_other_and_both_resume(tmp_path):
+  recipe = open(os.path.join(REPO, "docs", "multihost.md")).read().split(
+      "### Two processes on one machine")[1].split("###")[0]
+  assert all(f in recipe for f in FLAGS), "docs/multihost.md's localhost recipe differs"
   make_source(tmp_path / "data", obs_dim=15, num_policies=4, episodes_per_policy=4, max_len=60)
   args = ["-m", "experiments.pybullet_bc", f"--data={tmp_path / 'data'}",
           f"--workdir={tmp_path / 'runs'}", *FLAGS]
