@@ -232,7 +232,7 @@ class Trainer:
       eval_due = self.evaluate and ((c.eval_every and step % c.eval_every == 0)
                                     or step >= c.steps)
       if checkpoint_due:
-        stream_path = stream.save(self._stream_prefix(step))
+        stream.save(self._stream_prefix(step))
       batch = fetch() if step < c.steps else None   # overlaps the device's work
       if step % c.log_every == 0 or step >= c.steps:
         host = jax.device_get(metrics)
@@ -253,8 +253,7 @@ class Trainer:
         last_eval = f"{ev.get('return_mean', float('nan')):.1f}"
         bar.set_postfix(eval=last_eval)
       if checkpoint_due:
-        checkpoints.save(mgr, step, state, dict(step=step, stream=stream_path,
-                                                num_processes=self._host[1]))
+        checkpoints.save(mgr, step, state, dict(step=step, num_processes=self._host[1]))
         if self._primary:
           _prune_stream_positions(self.run_dir, mgr.all_steps())
       bar.update(K)
