@@ -1,10 +1,9 @@
-"""Trains BC (MLP) and/or CQL (Nature CNN on 84×84×4 frames) on synthetic data
-with a mesh of NUM_DEVICES devices, or as one of several processes; saves the
-params of each algorithm to OUT (`{algo}` in OUT names it).
+"""Trains BC (MLP) or CQL (Nature CNN on 84×84×4 frames) on synthetic data with a
+mesh of NUM_DEVICES devices, or as one of several processes; saves the params.
 
-    python tests/loop_worker.py OUT.npz NUM_DEVICES
-    python tests/loop_worker.py 'OUT_{algo}.npz' 2 --algos=bc,cql \
-        --coordinator_address=localhost:PORT --num_processes=2 --process_id=I --run_dir=DIR
+    python tests/loop_worker.py OUT.npz NUM_DEVICES [--algo=cql]
+    python tests/loop_worker.py OUT.npz 2 --coordinator_address=localhost:PORT \
+        --num_processes=2 --process_id=I --run_dir=DIR
 
 XLA_FLAGS sets each process's CPU device count. Every process builds the same
 one-process stream and feeds its own columns of each global batch (the part
@@ -77,32 +76,32 @@ def agent_and_stream(algo, data_dir, config):
 def main(args):
   multi = distributed.initialize(args.coordinator_address, args.num_processes, args.process_id,
                                  heartbeat_timeout_s=10)
-  mesh = (distributed.global_mesh() if multi else
-          distributed.global_mesh(jax.devices()[:args.num_devices]))
-  for algo in args.algos.split(","):
-    config = loop.default_config()
-    config.steps, config.updates_per_call, config.log_every = 40, 10, 20
-    config.checkpoint_every, config.num_seeds, config.batch_size = 40, 2, 16
-    if algo == "cql":
-      config.steps, config.updates_per_call, config.checkpoint_every = 10, 5, 10
-      config.log_every, config.batch_size, config.num_seeds = 5, 8, 1
-    with tempfile.TemporaryDirectory() as tmp:
-      tmp = pathlib.Path(tmp)
-      agent, stream = agent_and_stream(algo, tmp / "data", config)
-      if multi:
-        stream = ProcessPart(stream, config.updates_per_call, *distributed.host())
-      run_dir = pathlib.Path(args.run_dir) / algo if args.run_dir else tmp / "run"
-      state, _ = loop.Trainer(agent, config, run_dir, mesh=mesh).train(stream, progress=False)
-      leaves = jax.tree.leaves(jax.device_get(state.params))
-      if distributed.is_primary():
-        np.savez(args.out.format(algo=algo), *leaves)
+  config = loop.default_config()
+  config.steps, config.updates_per_call, config.log_every = 40, 10, 20
+  config.checkpoint_every, config.num_seeds, config.batch_size = 40, 2, 16
+  if args.algo == "cql":
+    config.steps, config.updates_per_call, config.checkpoint_every = 10, 5, 10
+    config.log_every, config.batch_size, config.num_seeds = 5, 8, 1
+  with tempfile.TemporaryDirectory() as tmp:
+    tmp = pathlib.Path(tmp)
+    agent, stream = agent_and_stream(args.algo, tmp / "data", config)
+    if multi:
+      mesh = distributed.global_mesh()
+      stream = ProcessPart(stream, config.updates_per_call, *distributed.host())
+    else:
+      mesh = distributed.global_mesh(jax.devices()[:args.num_devices])
+    trainer = loop.Trainer(agent, config, args.run_dir or tmp / "run", mesh=mesh)
+    state, _ = trainer.train(stream, progress=False)
+    leaves = jax.tree.leaves(jax.device_get(state.params))
+    if distributed.is_primary():
+      np.savez(args.out, *leaves)
 
 
 if __name__ == "__main__":
   parser = argparse.ArgumentParser()
   parser.add_argument("out")
   parser.add_argument("num_devices", type=int)
-  parser.add_argument("--algos", default="bc", help="bc, cql or bc,cql")
+  parser.add_argument("--algo", choices=("bc", "cql"), default="bc")
   parser.add_argument("--run_dir")
   parser.add_argument("--coordinator_address")
   parser.add_argument("--num_processes", type=int)

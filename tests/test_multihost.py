@@ -1,6 +1,7 @@
 """Multi-host training on localhost: two processes × two CPU devices joined by
-`jax.distributed` (gloo collectives) against one process × four devices, and a
-real SIGKILL of one process of a launch-script run (docs/multihost.md)."""
+`jax.distributed` (gloo collectives) against one process × four devices (BC;
+CQL on a Nature CNN in the slow suite), and a real SIGKILL of one process of
+a launch-script run, then the resume (the recipe of docs/multihost.md)."""
 
 import json
 import os
@@ -21,6 +22,20 @@ from offline_scaling.train import checkpoints, distributed
 from synthetic import make_source
 
 
+_STARTED = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_processes():
+  """Kills whatever a failing test left running."""
+  yield
+  while _STARTED:
+    p = _STARTED.pop()
+    if p.poll() is None:
+      p.kill()
+      p.wait()
+
+
 def _free_port():
   with socket.socket() as s:
     s.bind(("localhost", 0))
@@ -32,8 +47,9 @@ def _start(args, devices, log):
   env = dict(os.environ, JAX_PLATFORMS="cpu",
              XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
   with open(log, "w") as out:
-    return subprocess.Popen([sys.executable, *args], cwd=REPO, env=env, stdout=out,
-                            stderr=subprocess.STDOUT)
+    _STARTED.append(subprocess.Popen([sys.executable, *args], cwd=REPO, env=env, stdout=out,
+                                     stderr=subprocess.STDOUT))
+  return _STARTED[-1]
 
 
 def _processes(args, log_prefix, count=2):
@@ -48,33 +64,33 @@ def _wait(procs, logs, timeout=240):
     assert p.wait(timeout=timeout) == 0, open(log).read()[-3000:]
 
 
-def test_two_processes_match_one_with_four_devices(tmp_path):
-  worker = os.path.join(REPO, "tests", "loop_worker.py")
-  out = str(tmp_path / "{algo}")
-  one = _start([worker, out + "_one.npz", "4", "--algos=bc,cql"], 4, tmp_path / "one.log")
-  two = _processes([worker, out + "_two.npz", "2", "--algos=bc,cql",
-                    f"--run_dir={tmp_path / 'run'}"], tmp_path / "two")
+# BC runs in the default suite (~15 s on 2 idle cores); CQL compiles a CNN in
+# three processes (~35 s), so it is marked slow.
+@pytest.mark.parametrize("algo", ["bc", pytest.param("cql", marks=pytest.mark.slow)])
+def test_two_processes_match_one_with_four_devices(tmp_path, algo):
+  worker = [os.path.join(REPO, "tests", "loop_worker.py"), f"--algo={algo}"]
+  one = _start([*worker, str(tmp_path / "one.npz"), "4"], 4, tmp_path / "one.log")
+  two = _processes([*worker, str(tmp_path / "two.npz"), "2", f"--run_dir={tmp_path / 'run'}"],
+                   tmp_path / "two")
   _wait([one, *two], [tmp_path / "one.log", tmp_path / "two0.log", tmp_path / "two1.log"])
-  for algo in ("bc", "cql"):
-    ref, got = np.load(tmp_path / f"{algo}_one.npz"), np.load(tmp_path / f"{algo}_two.npz")
-    assert len(ref) == len(got) > 0
-    for k in ref:
-      np.testing.assert_allclose(got[k], ref[k], rtol=1e-5, atol=1e-6, err_msg=f"{algo} {k}")
-  run = tmp_path / "run" / "bc"
+  ref, got = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
+  assert len(ref) == len(got) > 0
+  for k in ref:
+    np.testing.assert_allclose(got[k], ref[k], rtol=1e-5, atol=1e-6, err_msg=k)
+  run, last = tmp_path / "run", {"bc": 40, "cql": 10}[algo]
   # Each process saved its own stream position; the checkpoint restores in one process.
-  assert sorted(p.name for p in (run / "stream" / "40").glob("*.index")) == [
+  assert sorted(p.name for p in (run / "stream" / str(last)).glob("*.index")) == [
       "position-0-of-2.index", "position-1-of-2.index"]
   mgr = checkpoints.manager(run / "checkpoints")
-  assert checkpoints.read_meta(mgr, 40)["num_processes"] == 2
-  state, _ = checkpoints.restore(mgr, 40, None)
+  assert checkpoints.read_meta(mgr, last)["num_processes"] == 2
+  state, _ = checkpoints.restore(mgr, last, None)
   mgr.close()
-  saved = np.load(tmp_path / "bc_two.npz")
   restored = jax.tree.leaves(state["params"])
-  assert len(restored) == len(saved)
+  assert len(restored) == len(got)
   for i, leaf in enumerate(restored):
-    np.testing.assert_array_equal(leaf, saved[f"arr_{i}"])
-  assert [json.loads(l)["step"] for l in (run / "metrics.jsonl").read_text().splitlines()] == [
-      20, 40]   # written once, by process 0
+    np.testing.assert_array_equal(leaf, got[f"arr_{i}"])
+  logged = [json.loads(l)["step"] for l in (run / "metrics.jsonl").read_text().splitlines()]
+  assert logged == {"bc": [20, 40], "cql": [5, 10]}[algo]   # written once, by process 0
 
 
 FLAGS = ["--steps=400", "--seeds=2", "--batch_size=32", "--param_count=5000",
@@ -97,10 +113,14 @@ def test_killed_process_stops_the_other_and_both_resume(tmp_path):
     time.sleep(0.02)
   procs[1].send_signal(signal.SIGKILL)
   killed_at = time.time()
-  procs[0].wait(timeout=60)
+  try:
+    procs[0].wait(timeout=90)
+  except subprocess.TimeoutExpired:
+    raise AssertionError("process 0 still runs 90 s after process 1 was killed") from None
   stopped_after = time.time() - killed_at
   log = (tmp_path / "first0.log").read_text()
-  assert procs[0].returncode != 0 and stopped_after < 30, (stopped_after, log[-3000:])
+  # --heartbeat_timeout=5; the margin is for a loaded machine.
+  assert procs[0].returncode != 0 and stopped_after < 60, (stopped_after, log[-3000:])
   assert "another task died" in log, log[-3000:]
 
   procs = _processes(args, tmp_path / "again")
