@@ -109,6 +109,10 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
     raise OfflineScalingError(f"the data source has no policy for '{config.env}'")
   selection = select_policies(table, config.expertise, config.num_policies,
                               config.selection_rule)
+  if len(selection.policy_ids) < jax.process_count():
+    raise OfflineScalingError(
+        f"{len(selection.policy_ids)} policies selected for {jax.process_count()} processes: "
+        "each process streams its own policies, so raise --num_policies or use fewer processes")
   ranges = (episode_ranges(table, selection.policy_ids, config.num_episodes,
                            config.episode_position) if config.num_episodes else None)
   stats = pipeline.dataset_stats(source, selection.policy_ids, ranges,
