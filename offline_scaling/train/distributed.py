@@ -7,20 +7,22 @@ them into one runtime before anything touches a device, after which
 its local part of every batch (`global_batch`); orbax writes checkpoints
 collectively; only the primary process (index 0) writes logs and results.
 
-Where the settings come from, first match wins:
+Where the settings come from:
 
 1. explicit arguments (the launch scripts' `--coordinator_address`,
-   `--num_processes`, `--process_id` flags);
-2. the environment: `JAX_COORDINATOR_ADDRESS` (host:port of process 0, read
-   by JAX itself) with `JAX_NUM_PROCESSES` and `JAX_PROCESS_ID` (read here);
-3. `auto=True` (the `--distributed` flag), or a SLURM step of several tasks
-   (`SLURM_STEP_NUM_TASKS` > 1, e.g. under `srun`): JAX's own cluster
-   detection, which reads SLURM's `SLURM_JOB_ID`, `SLURM_STEP_NODELIST`,
-   `SLURM_NTASKS`, `SLURM_PROCID`, `SLURM_LOCALID`, a Cloud TPU pod's metadata
-   server (or `TPU_WORKER_HOSTNAMES`, `TPU_WORKER_ID`) and Open MPI's
-   `OMPI_MCA_orte_hnp_uri`, `OMPI_COMM_WORLD_SIZE`, `OMPI_COMM_WORLD_RANK`.
+   `--num_processes`, `--process_id` flags), else
+2. the environment: `JAX_COORDINATOR_ADDRESS` (host:port of process 0, also
+   read by JAX itself), `JAX_NUM_PROCESSES` and `JAX_PROCESS_ID` (read here);
+   all three are needed, unless
+3. `auto=True` (the `--distributed` flag) or a SLURM step of several tasks
+   (`SLURM_STEP_NUM_TASKS` > 1, e.g. under `srun`) lets JAX's own cluster
+   detection fill in what is missing: SLURM's `SLURM_JOB_ID`,
+   `SLURM_STEP_NODELIST`, `SLURM_NTASKS`, `SLURM_PROCID`, `SLURM_LOCALID`; a
+   Cloud TPU pod's metadata server (or `TPU_WORKER_HOSTNAMES`,
+   `TPU_WORKER_ID`); Open MPI's `OMPI_MCA_orte_hnp_uri`,
+   `OMPI_COMM_WORLD_SIZE`, `OMPI_COMM_WORLD_RANK`.
 
-Otherwise the run is a single process and nothing is initialised. On CPU the
+With none of these the run is a single process and nothing is initialised. On CPU the
 processes exchange data over gloo (JAX's default CPU collectives).
 
 A process that dies stops the others: the coordination service notices its
@@ -66,23 +68,19 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
   address = coordinator_address or os.environ.get("JAX_COORDINATOR_ADDRESS")
   count = num_processes if num_processes is not None else _env_int(ENV_NUM_PROCESSES)
   index = process_id if process_id is not None else _env_int(ENV_PROCESS_ID)
-  explicit = (address, count, index)
-  if any(v is not None for v in explicit):
-    if any(v is None for v in explicit):
-      raise OfflineScalingError(
-          "--coordinator_address, --num_processes and --process_id go together (or "
-          f"JAX_COORDINATOR_ADDRESS, {ENV_NUM_PROCESSES}, {ENV_PROCESS_ID}); got "
-          f"address={address!r}, num_processes={count!r}, process_id={index!r}")
-    if not 0 <= index < count:
-      raise OfflineScalingError(
-          f"--process_id={index} must lie in [0, --num_processes={count})")
-    jax.distributed.initialize(address, count, index,
-                               heartbeat_timeout_seconds=heartbeat_timeout_s)
-    return True
-  if auto or (_env_int("SLURM_STEP_NUM_TASKS") or 1) > 1:
-    jax.distributed.initialize(heartbeat_timeout_seconds=heartbeat_timeout_s)
-    return True
-  return False
+  given = (address, count, index)
+  cluster = auto or (_env_int("SLURM_STEP_NUM_TASKS") or 1) > 1   # JAX detects the rest
+  if not cluster and all(v is None for v in given):
+    return False
+  if not cluster and any(v is None for v in given):
+    raise OfflineScalingError(
+        "--coordinator_address, --num_processes and --process_id go together (or "
+        f"JAX_COORDINATOR_ADDRESS, {ENV_NUM_PROCESSES}, {ENV_PROCESS_ID}); got "
+        f"address={address!r}, num_processes={count!r}, process_id={index!r}")
+  if count is not None and index is not None and not 0 <= index < count:
+    raise OfflineScalingError(f"--process_id={index} must lie in [0, --num_processes={count})")
+  jax.distributed.initialize(address, count, index, heartbeat_timeout_seconds=heartbeat_timeout_s)
+  return True
 
 
 def _env_int(name: str) -> int | None:
