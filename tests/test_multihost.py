@@ -99,7 +99,17 @@ FLAGS = ["--steps=200", "--seeds=2", "--batch_size=32", "--param_count=5000",
          "--config.stream.shuffle_block=200", "--heartbeat_timeout=5"]
 
 
-def test_killed_process_stops_the_other_and_both_resume(tmp_path):
+def _final_params(run_dir):
+  mgr = checkpoints.manager(run_dir / "checkpoints")
+  state, _ = checkpoints.restore(mgr, mgr.latest_step(), None)
+  mgr.close()
+  return jax.tree.leaves(state["params"])
+
+
+# The slow variant also runs the same two processes uninterrupted and asks for
+# bit-identical parameters (each process's stream resumed exactly).
+@pytest.mark.parametrize("compare", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_killed_process_stops_the_other_and_both_resume(tmp_path, compare):
   recipe = open(os.path.join(REPO, "docs", "multihost.md")).read().split(
       "### Two processes on one machine")[1].split("###")[0]
   assert all(f in recipe for f in FLAGS), "docs/multihost.md's localhost recipe differs"
@@ -133,6 +143,14 @@ def test_killed_process_stops_the_other_and_both_resume(tmp_path):
   assert result["steps"] == 200 and result["samples_seen"] == 200 * 32
   returns = np.asarray(result["eval"]["returns"])   # 2 seeds × 3 episodes, split 2 + 1
   assert returns.shape == (2, 3) and np.isfinite(returns).all()
+  if compare:
+    ref_args = [a.replace(str(tmp_path / "runs"), str(tmp_path / "ref")) for a in args]
+    procs = _processes(ref_args, tmp_path / "ref")
+    _wait(procs, [tmp_path / "ref0.log", tmp_path / "ref1.log"])
+    (ref,) = (tmp_path / "ref").iterdir()
+    assert ref.name == run.name
+    for a, b in zip(_final_params(ref), _final_params(run), strict=True):
+      np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("kwargs,expected", [
