@@ -8,7 +8,9 @@ With no data flags it uses a small dataset generated from real ALE games on
 first use, in a cache directory it names. Flags override the config file
 (`--config`, default `experiments/configs/atari.py`); everything is validated
 before any work starts. The run lives in `<workdir>/<run_id>/` and resumes
-after a kill with the same command.
+after a kill with the same command. With
+`--coordinator_address/--num_processes/--process_id` (or `--distributed`) it is
+one process of a multi-host run: docs/multihost.md.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from absl import flags
 from ml_collections import config_flags
 
-from experiments import common
+from experiments import common, multihost
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.train import atari_run
 
@@ -38,6 +40,7 @@ flags.DEFINE_boolean("skip_bad_episodes", None,
                      "skip and count bad episodes (no steps, NaN rewards, a missing step "
                      "feature) instead of stopping")
 flags.DEFINE_string("workdir", "runs/atari", "where runs are written")
+flags.adopt_module_key_flags(multihost)
 F = flags.FLAGS
 
 OVERRIDES = {"game": "env", "source": "source", "data_dir": "data_dir",
@@ -55,6 +58,7 @@ def define_config(algo: str):
 
 def main_for(algo: str):
   def main(_):
+    multihost.initialize()
     config = F.config
     if config.algo != algo:
       raise OfflineScalingError(f"--config is for '{config.algo}', this script trains '{algo}'")

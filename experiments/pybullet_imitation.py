@@ -6,7 +6,9 @@ r"""Shared launcher of the PyBullet imitation runs (`pybullet_bc`, `pybullet_rfi
 Flags override the config file (`--config`, default
 `experiments/configs/pybullet_imitation.py`); everything is validated before
 any work starts. The run lives in `<workdir>/<run_id>/` (run id = hash of the
-config) and resumes after a kill with the same command.
+config) and resumes after a kill with the same command. With
+`--coordinator_address/--num_processes/--process_id` (or `--distributed`) it is
+one process of a multi-host run: docs/multihost.md.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from absl import flags
 from ml_collections import config_flags
 
-from experiments import common
+from experiments import common, multihost
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.train import pybullet_imitation
 
@@ -34,6 +36,7 @@ flags.DEFINE_boolean("skip_bad_episodes", None,
                      "skip and count bad episodes (no steps, NaN rewards, a missing step "
                      "feature) instead of stopping")
 flags.DEFINE_string("workdir", None, "where runs are written", required=True)
+flags.adopt_module_key_flags(multihost)
 F = flags.FLAGS
 
 # flag name -> config field it overrides
@@ -58,6 +61,7 @@ def apply_flags(config, algo: str):
 
 def main_for(algo: str):
   def main(_):
+    multihost.initialize()
     config = apply_flags(F.config, algo)
     result = pybullet_imitation.run(config, F.workdir)
     common.print_result(result, F.workdir)

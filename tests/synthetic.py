@@ -3,7 +3,8 @@
 import numpy as np
 
 from offline_scaling.data import episodes as ep_lib
-from offline_scaling.data import policy_table
+from offline_scaling.data import policy_table, rlu_atari
+from offline_scaling.data.rlu_atari import RLUAtariSource
 from offline_scaling.data.sources import PybulletSource
 
 
@@ -27,3 +28,17 @@ def make_source(root, num_policies=6, episodes_per_policy=3, obs_dim=3, num_acti
     records.append(policy_table.summarize(eps, str(path.relative_to(root))))
   policy_table.write_policy_table(root / "policy_table.json", records)
   return PybulletSource(root)
+
+
+def make_atari_source(root, game="Pong", checkpoints=2, episodes_per_checkpoint=2, seed=0,
+                      max_len=30):
+  """Run 1 of `game` in RL Unplugged raw files: random 84×84 frames and actions,
+  rewards in {−1, 0, 1}; one file (policy) per checkpoint."""
+  rng = np.random.default_rng(seed)
+  for k in range(checkpoints):
+    eps = [ep_lib.Episode(observations=rng.integers(0, 256, (L + 1, 84, 84), dtype=np.uint8),
+                          actions=rng.integers(0, 6, L), rewards=rng.choice([-1.0, 0.0, 1.0], L),
+                          terminated=bool(e % 2), checkpoint_step=k, index=e)
+           for e, L in enumerate(rng.integers(5, max_len, episodes_per_checkpoint))]
+    rlu_atari.write_file(root / rlu_atari.file_name(game, 1, k, checkpoints), eps)
+  return RLUAtariSource(root, game, runs=(1,), checkpoints=range(checkpoints))

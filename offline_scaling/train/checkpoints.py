@@ -42,10 +42,19 @@ def save(mgr: ocp.CheckpointManager, step: int, state: Any, meta: dict) -> None:
 
 
 def restore(mgr: ocp.CheckpointManager, step: int, like: Any) -> tuple[Any, dict]:
-  """(state, meta) at `step`; `like` is a pytree with the state's structure."""
+  """(state, meta) at `step`.
+
+  Args:
+    like: a pytree with the state's structure whose arrays' shardings say
+      where the restored ones go, on any devices and processes (a checkpoint
+      written by N processes restores on M). None: the saved structure, on
+      the saved devices where they exist, else on this process's first device.
+  """
   abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
+  fallback = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   out = mgr.restore(step, args=ocp.args.Composite(
-      state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
+      state=ocp.args.StandardRestore(abstract, fallback_sharding=fallback),
+      meta=ocp.args.JsonRestore()))
   return out.state, dict(out.meta)
 
 

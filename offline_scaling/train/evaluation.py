@@ -9,6 +9,7 @@ import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 
 from offline_scaling.envs import make_vector_env
 
@@ -27,18 +28,37 @@ def evaluate_seeds(act: Callable, params, env_name: str, num_seeds: int, episode
   """Undiscounted returns [num_seeds, episodes] of the stacked policies `params`.
 
   Seed s's policy (params[s]) plays `episodes` episodes, each in its own copy of
-  the env; all num_seeds × episodes copies step together, and one jitted call
-  picks every action. Env copy i is seeded with seed + i, so the same `seed`
-  gives the same episodes.
+  the env; all copies step together, and one jitted call picks every action.
+  The copy playing episode e of seed s is seeded with seed + e · num_seeds + s,
+  so the same `seed` gives the same episodes. In a multi-host run every process
+  calls this together: each plays its contiguous share of the episodes and
+  the returns are gathered (as float32) onto all of them.
 
   Args:
     act: the agent's `act(params, obs [N, D], rng, **act_kwargs) -> [N]`.
-    params: the seeds' parameters stacked on axis 0.
+    params: the seeds' parameters stacked on axis 0, on this process's devices.
     make_envs: builds the vector env (`make_vector_env` signature).
   """
-  n = num_seeds * episodes
-  envs = make_envs(env_name, n, seed=seed)
-  obs, _ = envs.reset(seed=seed)
+  index, count = jax.process_index(), jax.process_count()
+  share = -(-episodes // count)
+  lo, hi = min(index * share, episodes), min((index + 1) * share, episodes)
+  mine = (_play(act, params, env_name, num_seeds, lo, hi, seed, make_envs, act_kwargs)
+          if hi > lo else np.zeros((num_seeds, 0)))
+  if count == 1:
+    return mine
+  padded = np.full((num_seeds, share), np.nan, np.float32)
+  padded[:, :hi - lo] = mine
+  gathered = multihost_utils.process_allgather(padded)            # [count, S, share]
+  return np.concatenate(list(gathered), axis=1)[:, :episodes]
+
+
+def _play(act, params, env_name, num_seeds, lo, hi, seed, make_envs, act_kwargs) -> np.ndarray:
+  """Returns [num_seeds, hi − lo] of episodes lo … hi − 1 of every seed."""
+  episodes = hi - lo
+  n = episodes * num_seeds
+  first = seed + lo * num_seeds   # copy i plays episode lo + i // S of seed i % S
+  envs = make_envs(env_name, n, seed=first)
+  obs, _ = envs.reset(seed=first)
   policy = _batched_policy(act, tuple(sorted(act_kwargs.items())))
   returns = np.zeros(n)
   running = np.ones(n, bool)
@@ -46,9 +66,10 @@ def evaluate_seeds(act: Callable, params, env_name: str, num_seeds: int, episode
   while running.any():
     rng, key = jax.random.split(rng)
     keys = jax.random.split(key, num_seeds)
-    actions = policy(params, jnp.asarray(obs).reshape(num_seeds, episodes, *obs.shape[1:]), keys)
-    obs, reward, terminated, truncated, _ = envs.step(np.asarray(actions).reshape(n))
+    by_seed = jnp.swapaxes(jnp.asarray(obs).reshape(episodes, num_seeds, *obs.shape[1:]), 0, 1)
+    actions = np.asarray(policy(params, by_seed, keys)).T.reshape(n)
+    obs, reward, terminated, truncated, _ = envs.step(actions)
     returns += reward * running
     running &= ~(terminated | truncated)
   envs.close()
-  return returns.reshape(num_seeds, episodes)
+  return returns.reshape(episodes, num_seeds).T

@@ -12,15 +12,23 @@
 * **Devices:** a `Mesh` with one `data` axis over all devices; batches are
   sharded on their batch axis, the state is replicated. B must divide by the
   device count. The same code runs on 1 CPU, several devices, GPUs or TPUs.
-* **Checkpoints** (orbax) every `checkpoint_every` updates and at the end:
-  params, optimizer state, rng and step of every seed, plus the stream's
-  position. A killed run restarted with the same call continues from the
-  last whole checkpoint and ends with the parameters of an uninterrupted run.
+* **Processes:** in a multi-host run (`distributed.initialize`) the mesh spans
+  every process's devices and each process's stream delivers its part of each
+  batch, K × B / process_count transitions per call; the global batch is made
+  from those parts. Training stops for all when any process's one-pass stream
+  ends. Only process 0 writes logs and shows progress.
+* **Checkpoints** (orbax, written by all processes together) every
+  `checkpoint_every` updates and at the end: params, optimizer state, rng and
+  step of every seed, plus each process's stream position. A killed run
+  restarted with the same call continues from the last whole checkpoint and
+  ends with the parameters of an uninterrupted run.
 * **Logging:** `metrics.jsonl` and TensorBoard summaries in the run directory;
   a progress bar with updates/s and the last evaluation return.
 
-Run directory layout: `checkpoints/<step>/`, `stream/<step>/`, `metrics.jsonl`,
-`tensorboard/`, `evals.jsonl`.
+Run directory layout: `checkpoints/<step>/`, `stream/<step>/` (`position`, or
+`position-<i>-of-<n>` per process), `metrics.jsonl`, `tensorboard/`,
+`evals.jsonl`. In a multi-host run it must be one directory every process
+sees (a shared file system or `gs://`).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from tqdm import tqdm
 from offline_scaling.agents.base import Agent
 from offline_scaling.data.pipeline import Stream
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.train import checkpoints, runs
+from offline_scaling.train import checkpoints, distributed, runs
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -79,15 +87,10 @@ def validate(config: ml_collections.ConfigDict, num_devices: int) -> None:
           f"{field}={config[field]} must be a multiple of updates_per_call={K}")
 
 
-def make_mesh(devices=None) -> Mesh:
-  """A 1-d mesh with axis `data` over `devices` (default: all)."""
-  devices = np.asarray(devices if devices is not None else jax.devices())
-  return Mesh(devices, ("data",))
-
-
-def stream_batch_size(config: ml_collections.ConfigDict) -> int:
-  """Transitions per stream batch: one call's worth, K × B (shared by the seeds)."""
-  return config.updates_per_call * config.batch_size
+def stream_batch_size(config: ml_collections.ConfigDict, num_processes: int = 1) -> int:
+  """Transitions per stream batch of one process: one call's worth, K × B
+  (shared by the seeds), split evenly over `num_processes`."""
+  return config.updates_per_call * config.batch_size // num_processes
 
 
 class Trainer:
@@ -99,7 +102,7 @@ class Trainer:
     run_dir: where everything this run writes lives.
     evaluate: optional `evaluate(params_stacked, step) -> dict` of metrics;
       called every `eval_every` updates and at the end.
-    mesh: defaults to all devices.
+    mesh: defaults to all devices of all processes (`distributed.global_mesh`).
   """
 
   def __init__(self, agent: Agent, config: ml_collections.ConfigDict,
@@ -107,8 +110,10 @@ class Trainer:
                evaluate: Callable[[object, int], dict] | None = None,
                mesh: Mesh | None = None):
     self.agent, self.config, self.evaluate = agent, config, evaluate
-    self.mesh = mesh or make_mesh()
+    self.mesh = mesh or distributed.global_mesh()
     validate(config, self.mesh.size)
+    self._host = distributed.host()
+    self._primary = distributed.is_primary()
     self.run_dir = epath.Path(run_dir)
     self.run_dir.mkdir(parents=True, exist_ok=True)
     self._replicated = NamedSharding(self.mesh, P())
@@ -145,22 +150,34 @@ class Trainer:
                            out_shardings=(self._replicated, self._replicated),
                            donate_argnums=0)
     self._shape = (K, config.batch_size)
+    self._local_shape = (K, config.batch_size // self._host[1])
 
   def init_state(self):
     """Fresh TrainStates of all seeds, stacked on a leading [S] axis."""
     return self._init(jax.random.PRNGKey(self.config.seed))
 
   def update(self, state, batch: dict, call: int = 0):
-    """One call (K updates of every seed) on a stream batch; `call` numbers the
-    call (it seeds the other seeds' data order). For benchmarks and notebooks."""
+    """One call (K updates of every seed) on this process's stream batch; `call`
+    numbers the call (it seeds the other seeds' data order). For benchmarks and
+    notebooks."""
     return self._update(state, self._device_batch(batch), call)
 
   def _device_batch(self, batch: dict):
-    return jax.device_put({k: v.reshape(self._shape + v.shape[1:]) for k, v in batch.items()},
-                          self._batch_sharding)
+    """This process's K × B / process_count transitions -> the global [K, B, ...] batch."""
+    local = {k: v.reshape(self._local_shape + v.shape[1:]) for k, v in batch.items()}
+    return distributed.global_batch(self._batch_sharding, local, self._shape)
+
+  def _stream_prefix(self, step: int) -> str:
+    """Where this process saves its stream position at `step`."""
+    index, count = self._host
+    name = "position" if count == 1 else f"position-{index}-of-{count}"
+    return str(self.run_dir / "stream" / str(step) / name)
 
   def _log(self, name: str, record: dict, step: int, writer) -> None:
-    """Appends record + step to `<run_dir>/<name>.jsonl` and its numbers to TensorBoard."""
+    """Appends record + step to `<run_dir>/<name>.jsonl` and its numbers to
+    TensorBoard; process 0 only."""
+    if not self._primary:
+      return
     with (self.run_dir / f"{name}.jsonl").open("a") as f:
       f.write(json.dumps(dict(record, step=step)) + "\n")
     with writer.as_default(step=step):
@@ -174,9 +191,15 @@ class Trainer:
     if latest is None:
       return state, 0
     step, state, meta = latest
-    stream.restore(meta["stream"])
-    for name in ("metrics.jsonl", "evals.jsonl"):
-      runs.truncate_jsonl(self.run_dir / name, "step", step)
+    saved_by = meta.get("num_processes", 1)
+    if saved_by != self._host[1]:
+      raise OfflineScalingError(
+          f"{self.run_dir} was checkpointed by {saved_by} processes; its data streams' "
+          f"positions are per process, so resume it with {saved_by}, not {self._host[1]}")
+    stream.restore(self._stream_prefix(step))
+    if self._primary:
+      for name in ("metrics.jsonl", "evals.jsonl"):
+        runs.truncate_jsonl(self.run_dir / name, "step", step)
     return jax.device_put(state, self._replicated), step
 
   def train(self, stream: Stream, progress: bool = True) -> tuple[object, dict]:
@@ -190,17 +213,18 @@ class Trainer:
     K = c.updates_per_call
     mgr = checkpoints.manager(self.run_dir / "checkpoints", max_to_keep=2)
     state, step = self._resume(mgr, stream)
-    writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
+    writer = (tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
+              if self._primary else None)
     summary = dict(steps=step, data_exhausted=False, metrics={}, eval={})
 
-    def fetch():   # None once a one-pass stream cannot fill a whole call
+    def fetch():   # None once a one-pass stream cannot fill a whole call, on any process
       batch = next(stream, None)
-      if batch is None or len(next(iter(batch.values()))) != stream_batch_size(c):
-        return None
-      return self._device_batch(batch)
+      short = batch is None or (len(next(iter(batch.values())))
+                                != stream_batch_size(c, self._host[1]))
+      return None if distributed.any_process(short) else self._device_batch(batch)
 
     batch = fetch() if step < c.steps else None
-    bar = tqdm(total=c.steps, initial=step, unit="upd", disable=not progress,
+    bar = tqdm(total=c.steps, initial=step, unit="upd", disable=not (progress and self._primary),
                dynamic_ncols=True)
     t0, logged_step, last_eval = time.perf_counter(), step, None
     while step < c.steps:
@@ -213,7 +237,7 @@ class Trainer:
       eval_due = self.evaluate and ((c.eval_every and step % c.eval_every == 0)
                                     or step >= c.steps)
       if checkpoint_due:
-        stream_path = stream.save(str(self.run_dir / "stream" / str(step) / "position"))
+        stream.save(self._stream_prefix(step))
       batch = fetch() if step < c.steps else None   # overlaps the device's work
       if step % c.log_every == 0 or step >= c.steps:
         host = jax.device_get(metrics)
@@ -226,7 +250,9 @@ class Trainer:
         summary["metrics"] = record
         bar.set_postfix(loss=f"{record['loss']:.4g}", eval=last_eval)
       if eval_due:
-        ev = self.evaluate(state.params, step)
+        # Each process's own copy of the replicated params: evaluation plays on
+        # this process's devices only (see `evaluation.evaluate_seeds`).
+        ev = self.evaluate(jax.tree.map(lambda x: x.addressable_data(0), state.params), step)
         self._log("evals", ev, step, writer)
         summary["eval"] = ev
         last_eval = f"{ev.get('return_mean', float('nan')):.1f}"
@@ -234,11 +260,13 @@ class Trainer:
       if checkpoint_due:
         _check_finite(jax.device_get(metrics), step, mgr.latest_step(), self.run_dir,
                       state.params)
-        checkpoints.save(mgr, step, state, dict(step=step, stream=stream_path))
-        _prune_stream_positions(self.run_dir, mgr.all_steps())
+        checkpoints.save(mgr, step, state, dict(step=step, num_processes=self._host[1]))
+        if self._primary:
+          _prune_stream_positions(self.run_dir, mgr.all_steps())
       bar.update(K)
     bar.close()
-    writer.close()
+    if writer:
+      writer.close()
     mgr.close()
     summary["steps"] = step
     summary["samples_seen"] = step * c.batch_size   # per seed; every seed sees the same data
@@ -271,8 +299,9 @@ def _all_finite(tree) -> jax.Array:
 
 
 def _prune_stream_positions(run_dir: epath.Path, kept_steps) -> None:
-  """Deletes stream positions of checkpoints orbax no longer keeps."""
+  """Deletes stream positions of checkpoints orbax no longer keeps; newer ones may
+  be another process's position for its next checkpoint, being written now."""
   root = run_dir / "stream"
   for d in root.iterdir() if root.exists() else ():
-    if d.name.isdigit() and int(d.name) not in kept_steps:
+    if d.name.isdigit() and int(d.name) not in kept_steps and int(d.name) < max(kept_steps):
       d.rmtree()

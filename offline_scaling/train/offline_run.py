@@ -21,7 +21,7 @@ from offline_scaling.data.expertise import POSITIONS, RULES, episode_ranges, sel
 from offline_scaling.data.sources import EpisodeSource
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets.sizing import tree_param_count
-from offline_scaling.train import loop, runs
+from offline_scaling.train import distributed, loop, runs
 
 # (agent, params stacked over seeds, act kwargs) -> returns [num_seeds, episodes]
 PlayFn = Callable[[Agent, object, dict], np.ndarray]
@@ -96,7 +96,9 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
 
   A run that already finished returns its stored result; a killed one resumes.
   `config` must already be validated; its stream fields (algo, batch size,
-  seed) are filled in here from the agent and loop settings.
+  seed) are filled in here from the agent and loop settings. In a multi-host
+  run every process calls this: each streams its own share of the selected
+  policies, and process 0 writes the result.
 
   Args:
     config: the run (`base_config()` plus the domain's fields).
@@ -130,6 +132,10 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
     raise OfflineScalingError(f"the data source has no policy for '{config.env}'")
   selection = select_policies(table, config.expertise, config.num_policies,
                               config.selection_rule)
+  if len(selection.policy_ids) < jax.process_count():
+    raise OfflineScalingError(
+        f"{len(selection.policy_ids)} policies selected for {jax.process_count()} processes: "
+        "each process streams its own policies, so raise --num_policies or use fewer processes")
   ranges = (episode_ranges(table, selection.policy_ids, config.num_episodes,
                            config.episode_position) if config.num_episodes else None)
   stats = pipeline.dataset_stats(source, selection.policy_ids, ranges,
@@ -139,8 +145,12 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
   conditioners = tuple(config.conditioners) if algo == "rci" else (None,)
   trainer = loop.Trainer(agent, config.train, run_dir,
                          evaluate=make_evaluate(agent, play, conditioners, deterministic_eval))
-  stream = pipeline.make_stream(source, selection.policy_ids, config.stream,
-                                episode_ranges=ranges, stats=stats)
+  # The config (and so the run id) holds the global stream batch; each process
+  # streams its part of it from its own policies.
+  local_stream = config.stream.copy_and_resolve_references()
+  local_stream.batch_size = loop.stream_batch_size(config.train, jax.process_count())
+  stream = pipeline.make_stream(source, selection.policy_ids, local_stream,
+                                episode_ranges=ranges, stats=stats, host=distributed.host())
   state, summary = trainer.train(stream, progress=progress)
   first_seed_params = jax.tree.map(lambda x: x[0], state.params)
   record = dict(run_id=rid, config=config.to_dict(), domain=domain, env=config.env, algo=algo,
@@ -151,5 +161,6 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
                 eval_return=summary["eval"].get("return_mean"),
                 selection=selection.to_dict(), dataset=stats.to_dict(),
                 best_expert_value=selection.best_value)
-  runs.write_result(run_dir, record)
+  if distributed.is_primary():
+    runs.write_result(run_dir, record)
   return record
