@@ -55,7 +55,8 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
 
   Args:
     coordinator_address: host:port of process 0's coordinator.
-    num_processes, process_id: the run's process count and this one's index.
+    num_processes: the run's process count.
+    process_id: this process's index in [0, num_processes).
     auto: let JAX detect the cluster (TPU pod, SLURM, Open MPI).
     heartbeat_timeout_s: seconds without a heartbeat after which a process
       counts as dead and the others stop.
