@@ -63,7 +63,8 @@ def test_smoke_quickstart_survives_a_kill_and_writes_the_report(tmp_path):
     assert result["run_id"] == rid and result["steps"] == config.run.train.steps
     lines = (run / "metrics.jsonl").read_text().splitlines()
     steps = [json.loads(line)["step"] for line in lines]
-    assert steps == list(range(100, config.run.train.steps + 1, 100)), (rid, steps)
+    every = config.run.train.log_every
+    assert steps == list(range(every, config.run.train.steps + 1, every)), (rid, steps)
 
   report = (tmp_path / "report" / "report.md").read_text()
   for algo in ("rfi", "rci"):
