@@ -121,7 +121,10 @@ class Trainer:
     S, K = config.num_seeds, config.updates_per_call
 
     def init(rng):
-      return jax.vmap(agent.init)(jax.random.split(rng, S))
+      # lax.map, not vmap: a vmapped orthogonal init is a batched LAPACK QR, and
+      # XLA:CPU deadlocks now and then when two of those run at once on a small
+      # thread pool (reproduced on 2 cores: a hang within ~1,000 inits).
+      return jax.lax.map(agent.init, jax.random.split(rng, S))
 
     order_key = jax.random.PRNGKey(config.seed + 1)
 
