@@ -1,6 +1,6 @@
 r"""A real, small version of the whole study on Hopper, then its report.
 
-    python -m experiments.quickstart                    # ~20 min on a 2-core CPU
+    python -m experiments.quickstart                    # ~8 min on a 2-core CPU
     python -m experiments.quickstart --preset=smoke     # the same, toy-sized: ~3 min
 
 Trains PPO experts (bang-bang Hopper) and keeps a checkpoint every 20k env

@@ -104,7 +104,7 @@ def pybullet_paper() -> ml_collections.ConfigDict:
 
 
 def quickstart() -> ml_collections.ConfigDict:
-  """Hopper, a real but small study: ~15 minutes on a 2-core laptop."""
+  """Hopper, a real but small study: ~8 minutes on a 2-core laptop."""
   return _pybullet("quickstart", ("hopper",), (0.4, 0.7, 1.0), (2_000, 6_000, 20_000, 60_000),
                    num_seeds=3, steps=3_000, batch_size=256, eval_episodes=4,
                    eval_every=1_000, conditioners=(0.5, 1.0, 1.5),
