@@ -15,7 +15,6 @@ one process of a multi-host run: docs/multihost.md.
 
 from __future__ import annotations
 
-
 from absl import flags
 from ml_collections import config_flags
 

@@ -53,6 +53,14 @@ def _colors(values) -> dict:
   return {v: cmap(i / max(len(values) - 1, 1) * 0.9) for i, v in enumerate(values)}
 
 
+def _per_expertise(ax, rows: pd.DataFrame, x: str, y: str, yerr: str, colors: dict) -> None:
+  """One error-bar curve of `y` vs `x` per expertise level of `rows`."""
+  for e, g in rows.groupby("expertise"):
+    g = g.sort_values(x)
+    ax.errorbar(g[x], g[y], yerr=g[yerr], marker="o", capsize=3, color=colors[e],
+                label=f"e = {e:g}")
+
+
 def at_scale(df: pd.DataFrame) -> pd.DataFrame:
   """The rows of the largest model of each (env, algo)."""
   largest = df.groupby(["env", "algo"])["param_count"].transform("max")
@@ -86,10 +94,7 @@ def size_vs_quality(df: pd.DataFrame) -> plt.Figure:
   colors = _colors(df["expertise"])
   for ax, (env, algo) in zip(axes, groups):
     rows = df[(df["env"] == env) & (df["algo"] == algo)]
-    for e, g in rows.groupby("expertise"):
-      g = g.sort_values("param_count")
-      ax.errorbar(g["param_count"], g["eval_return"], yerr=g["eval_return_std"], marker="o",
-                  capsize=3, color=colors[e], label=f"e = {e:g}")
+    _per_expertise(ax, rows, "param_count", "eval_return", "eval_return_std", colors)
     ax.set(xscale="log", title=f"{env} {algo.upper()}", xlabel="parameters", ylabel="return")
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())   # labelled minor ticks collide
     ax.legend(fontsize=7)
@@ -107,10 +112,7 @@ def conditioning(cond: pd.DataFrame) -> plt.Figure:
   colors = _colors(cond["expertise"])
   for ax, env in zip(axes, envs):
     rows = cond[cond["env"] == env]
-    for e, g in rows.groupby("expertise"):
-      g = g.sort_values("conditioner")
-      ax.errorbar(g["conditioner"], g["return_mean"], yerr=g["return_std"], marker="o",
-                  capsize=3, color=colors[e], label=f"e = {e:g}")
+    _per_expertise(ax, rows, "conditioner", "return_mean", "return_std", colors)
     ax.axvline(1.0, color="k", ls=":", lw=1, label="c = 1 (best return in the data)")
     ax.set(title=f"{env} RCI ({int(rows['param_count'].iloc[0]):,} params)",
            xlabel="conditioner c", ylabel="return")
