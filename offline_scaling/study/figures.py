@@ -61,6 +61,12 @@ def _per_expertise(ax, rows: pd.DataFrame, x: str, y: str, yerr: str, colors: di
                 label=f"e = {e:g}")
 
 
+def _finish(fig: plt.Figure, title: str) -> plt.Figure:
+  fig.suptitle(title)
+  fig.tight_layout()
+  return fig
+
+
 def at_scale(df: pd.DataFrame) -> pd.DataFrame:
   """The rows of the largest model of each (env, algo)."""
   largest = df.groupby(["env", "algo"])["param_count"].transform("max")
@@ -82,9 +88,7 @@ def performance_vs_expertise(df: pd.DataFrame) -> plt.Figure:
     ax.plot(best.index, best.values, "k--", marker="*", label="best expert in the data")
     ax.set(title=env, xlabel="expertise", ylabel="return")
     ax.legend(fontsize=7)
-  fig.suptitle("Performance at scale vs expertise")
-  fig.tight_layout()
-  return fig
+  return _finish(fig, "Performance at scale vs expertise")
 
 
 def size_vs_quality(df: pd.DataFrame) -> plt.Figure:
@@ -98,9 +102,7 @@ def size_vs_quality(df: pd.DataFrame) -> plt.Figure:
     ax.set(xscale="log", title=f"{env} {algo.upper()}", xlabel="parameters", ylabel="return")
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())   # labelled minor ticks collide
     ax.legend(fontsize=7)
-  fig.suptitle("Model size vs data quality")
-  fig.tight_layout()
-  return fig
+  return _finish(fig, "Model size vs data quality")
 
 
 def conditioning(cond: pd.DataFrame) -> plt.Figure:
@@ -117,9 +119,7 @@ def conditioning(cond: pd.DataFrame) -> plt.Figure:
     ax.set(title=f"{env} RCI ({int(rows['param_count'].iloc[0]):,} params)",
            xlabel="conditioner c", ylabel="return")
     ax.legend(fontsize=7)
-  fig.suptitle("RCI conditioning")
-  fig.tight_layout()
-  return fig
+  return _finish(fig, "RCI conditioning")
 
 
 def training_curves(curves: pd.DataFrame) -> plt.Figure:
@@ -140,6 +140,4 @@ def training_curves(curves: pd.DataFrame) -> plt.Figure:
                         color=colors[n], alpha=0.2)
       ax.set(title=f"{env} {algo.upper()} e = {e:g}", xlabel="training steps", ylabel="return")
       ax.legend(fontsize=7, title="parameters", title_fontsize=7)
-  fig.suptitle("Scaling over training (mean ± std over seeds)")
-  fig.tight_layout()
-  return fig
+  return _finish(fig, "Scaling over training (mean ± std over seeds)")

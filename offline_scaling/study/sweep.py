@@ -34,6 +34,8 @@ STAGES = ("all", "experts", "collect", "train")
 POINT_NAME = "point.json"
 # Rough 2-core CPU rate of mid-size MLP updates (docs/performance.md), for --dry_run.
 CPU_FLOPS_PER_S = 1e11
+# Impala-CNN parameters at width ×1 (docs/performance.md); they grow ~ width².
+IMPALA_X1_PARAMS = 2.26e6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,8 +73,8 @@ def estimate(sweep: ml_collections.ConfigDict, planned: list[Planned]) -> dict:
   steps = train.get("steps", 10_000)
   batch = train.get("batch_size", 256 if sweep.domain == "pybullet" else 32)
   samples = len(todo) * steps * batch * sweep.num_seeds
-  params = sum(p.point.size if sweep.domain == "pybullet" else 2.3e6 * p.point.size ** 2
-               for p in todo)
+  params = sum(p.point.size if sweep.domain == "pybullet"
+               else IMPALA_X1_PARAMS * p.point.size ** 2 for p in todo)
   flops = 6 * params * steps * batch * sweep.num_seeds
   return dict(points=len(planned), to_run=len(todo), sample_updates=samples, flops=flops,
               cpu_hours=flops / CPU_FLOPS_PER_S / 3600)
@@ -123,7 +125,7 @@ def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
     raise OfflineScalingError(f"--stage={stage} must be one of {STAGES}")
   if workers < 1:
     raise OfflineScalingError(f"--workers={workers} must be >= 1")
-  grid.partition([], task_index, num_tasks)
+  grid.partition([], task_index, num_tasks)   # a bad partition fails before any stage runs
   if stage == "all" and num_tasks > 1 and sweep.domain == "pybullet" and not sweep.data_dir:
     raise OfflineScalingError(
         "with --num_tasks > 1 the stages need a barrier between them: run --stage=experts, "
