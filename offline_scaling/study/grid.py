@@ -98,6 +98,23 @@ def pybullet_paper() -> ml_collections.ConfigDict:
                    episodes=10, num_policies=100)
 
 
+def pybullet_repro() -> ml_collections.ConfigDict:
+  """The paper's PyBullet protocol scaled to a 2-core machine (docs/reproduction.md).
+
+  Hopper; 3 PPO seeds × 1M env steps, a checkpoint every 20k (150 experts),
+  5 episodes each; the paper's expertise levels with its `value` rule; RFI and
+  RCI at 5 sizes from 10K parameters (aspect ratio 256); 3 seeds. The number
+  of updates is where the largest model's return stops rising (see the
+  reproduction page). `--set="envs=('halfcheetah',)"` runs HalfCheetah.
+  """
+  return _pybullet("pybullet_repro", ("hopper",), (0.2, 0.4, 0.6, 0.8, 1.0),
+                   (10_000, 20_000, 45_000, 100_000, 320_000),
+                   num_seeds=3, steps=20_000, batch_size=256, eval_episodes=5,
+                   eval_every=5_000, conditioners=PAPER_CONDITIONERS,
+                   experts=dict(seeds=3, total_steps=1_000_000, checkpoint_every=20_000),
+                   episodes=5, num_policies=100)
+
+
 # A short PPO run improves in jumps (e.g. values ..., 233, 292, 301, 676, 728, 890):
 # with the `value` rule, neighbouring expertise levels can then select the same
 # policies. The small presets use `rank`, which always gives nested, distinct sets.
@@ -157,7 +174,7 @@ def atari_small() -> ml_collections.ConfigDict:
                 data=dict(source="local", data_dir="", num_episodes=60))
 
 
-SWEEPS = {f.__name__: f for f in (pybullet_paper, atari_paper, quickstart, smoke, atari_small)}
+SWEEPS = {f.__name__: f for f in (pybullet_paper, pybullet_repro, atari_paper, quickstart, smoke, atari_small)}
 
 
 def get_sweep(name: str) -> ml_collections.ConfigDict:

@@ -61,6 +61,13 @@ def collect_episodes(sweep: ml_collections.ConfigDict, workdir: str | epath.Path
                         env=env, task_index=task_index, num_tasks=num_tasks, on_policy=show)
 
 
+def rewrite_table(sweep: ml_collections.ConfigDict, workdir: str | epath.Path) -> None:
+  """Rewrites the collection's policy table from every finished policy (after
+  several processes collected at once, each wrote the table it had seen)."""
+  root = episodes_dir(sweep, workdir)
+  policy_table.write_policy_table(root / policy_table.TABLE_NAME, collect.finished_records(root))
+
+
 def check_data(sweep: ml_collections.ConfigDict, workdir: str | epath.Path) -> epath.Path:
   """The collection's directory, once it holds every policy the runs need.
 

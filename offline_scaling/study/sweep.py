@@ -100,16 +100,38 @@ def run_point(domain: str, config: dict, workdir: str, run_id: str) -> dict | No
                  run_id=run_id)
 
 
-def _data_stages(sweep, workdir, stage, task_index, num_tasks, log) -> None:
+DATA_STAGES = {"experts": stages.train_experts, "collect": stages.collect_episodes}
+
+
+def _data_task(sweep_dict: dict, workdir: str, stage: str, task_index: int,
+               num_tasks: int) -> None:
+  """One process's share of the data stage `stage` (a picklable pool job)."""
+  DATA_STAGES[stage](ml_collections.ConfigDict(sweep_dict), workdir, task_index, num_tasks)
+
+
+def _data_stages(sweep, workdir, stage, task_index, num_tasks, workers, log) -> None:
+  """The PyBullet data stages; with `workers` > 1 (and one task) each stage is
+  split over that many local processes, as it would be over `workers` tasks."""
   if sweep.domain != "pybullet" or sweep.data_dir:
     if stage in ("experts", "collect"):
       log(f"stage {stage}: nothing to do (the runs read "
           f"{sweep.data_dir or 'the Atari data source'})")
     return
-  if stage in ("all", "experts"):
-    stages.train_experts(sweep, workdir, task_index, num_tasks, log)
-  if stage in ("all", "collect"):
-    stages.collect_episodes(sweep, workdir, task_index, num_tasks, log)
+  for name, stage_fn in DATA_STAGES.items():
+    if stage not in ("all", name):
+      continue
+    if workers == 1 or num_tasks > 1:
+      stage_fn(sweep, workdir, task_index, num_tasks, log)
+      continue
+    log(f"stage {name}: {workers} processes")
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_die_with_parent) as pool:
+      for f in [pool.submit(_data_task, sweep.to_dict(), str(workdir), name, i, workers)
+                for i in range(workers)]:
+        f.result()
+    if name == "collect":   # the processes each wrote the table; the last one may lack rows
+      stages.rewrite_table(sweep, workdir)
 
 
 def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
@@ -131,7 +153,7 @@ def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
         "with --num_tasks > 1 the stages need a barrier between them: run --stage=experts, "
         "then --stage=collect, then --stage=train (each over all tasks)")
   workdir = epath.Path(workdir)
-  _data_stages(sweep, workdir, stage, task_index, num_tasks, log)
+  _data_stages(sweep, workdir, stage, task_index, num_tasks, workers, log)
   if stage not in ("all", "train"):
     return []
   data_dir = str(stages.check_data(sweep, workdir)) if sweep.domain == "pybullet" else ""
