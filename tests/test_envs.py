@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -80,3 +83,24 @@ def test_unknown_env_lists_known_names():
   msg = str(e.value)
   assert "humanoid" in msg and all(n in msg for n in PYBULLET_ENVS)
   assert "\n" not in msg
+
+
+_BUILD_AND_PRINT = """
+from offline_scaling.envs import make_env, make_vector_env
+print("ours: before", flush=True)
+make_env("hopper", seed=0).reset(seed=0)
+envs = make_vector_env("halfcheetah", 2, seed=0, asynchronous=True)
+envs.reset(seed=0)
+envs.close()
+print("ours: after")
+"""
+
+
+def test_pybullet_native_prints_are_silenced():
+  # pybullet prints from C (`pybullet build time: ...` on import, `argv[0]=`
+  # per env), past sys.stdout: only a subprocess's real stdout shows them.
+  proc = subprocess.run([sys.executable, "-c", _BUILD_AND_PRINT], capture_output=True,
+                        text=True, timeout=120)
+  assert proc.returncode == 0, proc.stderr
+  assert proc.stdout.splitlines() == ["ours: before", "ours: after"]
+  assert "pybullet build time" not in proc.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 
 from offline_scaling.envs.bang_bang import BangBangActions
+from offline_scaling.envs.quiet import QuietFirstReset, silenced
 from offline_scaling.errors import OfflineScalingError
 
 # Short name -> gymnasium id. Lower-case short names are what configs and flags use.
@@ -44,10 +45,14 @@ def make_env(name: str, seed: int | None = None, bang_bang: bool = True,
 
   Returns:
     The env; episodes are capped at the task's own limit (1000 steps).
+    PyBullet's native prints (its build time at import, `argv[0]=` on the
+    first reset) are silenced, see `offline_scaling.envs.quiet`.
   """
   env_id = PYBULLET_ENVS[canonical_name(name)]
+  with silenced(2):
+    import pybullet  # noqa: F401  (prints its build time to fd 2 on import)
   import pybullet_envs_gymnasium  # noqa: F401  (registers the *BulletEnv-v0 ids)
-  env = gym.make(env_id, **kwargs)
+  env = QuietFirstReset(gym.make(env_id, **kwargs))
   if bang_bang:
     env = BangBangActions(env, seed=seed)
   if seed is not None:
