@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from typing import Callable
@@ -57,3 +58,23 @@ def print_result(result: dict, workdir: str) -> None:
   if skipped:
     print(f"skipped {skipped} bad episodes (listed under dataset.skipped in result.json)")
   print(f"result: {workdir}/{result['run_id']}/result.json")
+
+
+def _literal(text: str):
+  try:
+    return ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    return text
+
+
+def load_sweep(name: str, sets: list[str]):
+  """The named sweep with `--set=FIELD=VALUE` overrides applied on top (VALUE a
+  Python literal; a bare word is a string)."""
+  from offline_scaling.study import grid  # pylint: disable=g-import-not-at-top
+  config = grid.get_sweep(name)
+  for item in sets:
+    field, sep, value = item.partition("=")
+    if not sep:
+      raise OfflineScalingError(f"--set={item} must read FIELD=VALUE")
+    grid.override(config, field, _literal(value))
+  return config

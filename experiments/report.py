@@ -2,8 +2,10 @@ r"""Writes a sweep's report: figures, performance at scale vs best expert, BNSL 
 
     python -m experiments.report --workdir=runs/quickstart
 
-Reads <workdir>/runs/*/result.json (with --sweep=NAME only that sweep's points); writes <workdir>/report/report.md with
-the figures (PNG + PDF) and BNSL fits (report/bnsl/) next to it.
+Reads <workdir>/runs/*/result.json (with --sweep=NAME only that sweep's
+points); writes <workdir>/report/report.md and results.csv with the figures
+(PNG + PDF) and BNSL fits (report/bnsl/) next to it; --publish=DIR copies the
+markdown, PNGs and CSV to DIR.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ from offline_scaling.study import grid, report
 
 flags.DEFINE_string("workdir", None, "the sweep's workdir")
 flags.DEFINE_string("sweep", None, "only this named sweep's points (default: every finished run)")
+flags.DEFINE_multi_string("set", [], "the sweep's FIELD=VALUE overrides, as given to "
+                          "experiments.sweep (with --sweep)")
 flags.DEFINE_integer("holdout", 1, "largest model sizes held out of each BNSL fit")
 flags.DEFINE_integer("n_bootstrap", 100, "bootstrap refits for the BNSL bands (0: none)")
+flags.DEFINE_string("publish", None, "also copy report.md, the PNGs and results.csv here "
+                    "(e.g. docs/results/reproduction)")
 F = flags.FLAGS
 
 
@@ -26,12 +32,14 @@ def main(_):
     raise OfflineScalingError("--workdir is required")
   run_ids = None
   if F.sweep:
-    config = grid.get_sweep(F.sweep)
+    config = common.load_sweep(F.sweep, F.set)
     run_ids = {grid.point_id(config, p) for p in grid.points(config)}
   out = report.write_report(F.workdir, holdout=F.holdout, n_bootstrap=F.n_bootstrap,
                             run_ids=run_ids)
   print(out.headline.to_string(index=False))
   print(f"report: {out.path}")
+  if F.publish:
+    print(f"published: {report.publish(out.path.parent, F.publish)}")
 
 
 if __name__ == "__main__":

@@ -6,24 +6,26 @@ r"""Runs a named sweep: data stages, then every point not yet done.
     python -m experiments.sweep --sweep=pybullet_paper --workdir=/shared/sweep \
         --stage=train --task_index=$SLURM_ARRAY_TASK_ID --num_tasks=64
 
-Sweeps: pybullet_paper, atari_paper, quickstart, smoke, atari_small
+Sweeps: pybullet_paper, pybullet_repro, atari_paper, quickstart, smoke, atari_small
 (offline_scaling/study/grid.py). Everything lands under --workdir: zoo/,
 episodes/, runs/<point id>/ (one result.json per point). Killed and
 restarted with the same command, a sweep finishes the rest; no point runs
 twice. `--set=FIELD=VALUE` (repeatable) overrides any sweep field, e.g.
 `--set=run.train.steps=1000 --set="sizes=(1000, 4000)"`; VALUE is a Python
-literal (a bare word is a string).
+literal (a bare word is a string). `--report` writes the report when the
+points are done; `--publish=DIR` also copies it to DIR:
+
+    python -m experiments.sweep --sweep=pybullet_repro --workdir=runs/repro \
+        --workers=2 --publish=docs/results/reproduction
 """
 
 from __future__ import annotations
-
-import ast
 
 from absl import flags
 
 from experiments import common
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.study import grid, sweep
+from offline_scaling.study import grid, report, sweep
 
 flags.DEFINE_string("sweep", "smoke", f"one of {', '.join(grid.SWEEPS)}")
 flags.DEFINE_string("workdir", None, "where the sweep's zoo, episodes and runs go")
@@ -33,31 +35,16 @@ flags.DEFINE_integer("num_tasks", 1, "tasks the grid is partitioned over")
 flags.DEFINE_integer("workers", 1, "points run in parallel processes on this machine")
 flags.DEFINE_bool("dry_run", False, "print the plan and its cost, run nothing")
 flags.DEFINE_multi_string("set", [], "FIELD=VALUE override of a sweep field (repeatable)")
+flags.DEFINE_bool("report", False, "write <workdir>/report/ when the sweep's points are done")
+flags.DEFINE_string("publish", None, "write the report and copy its markdown, PNGs and "
+                    "results.csv here (e.g. docs/results/reproduction)")
 F = flags.FLAGS
-
-
-def _literal(text: str):
-  try:
-    return ast.literal_eval(text)
-  except (ValueError, SyntaxError):
-    return text
-
-
-def load_sweep():
-  """The named sweep with the user's --set overrides applied on top."""
-  config = grid.get_sweep(F.sweep)
-  for item in F.set:
-    field, sep, value = item.partition("=")
-    if not sep:
-      raise OfflineScalingError(f"--set={item} must read FIELD=VALUE")
-    grid.override(config, field, _literal(value))
-  return config
 
 
 def main(_):
   if not F.workdir:
     raise OfflineScalingError("--workdir is required")
-  config = load_sweep()
+  config = common.load_sweep(F.sweep, F.set)
   if F.dry_run:
     planned = sweep.plan(config, F.workdir, F.task_index, F.num_tasks)
     for p in planned:
@@ -67,9 +54,17 @@ def main(_):
           f"sample-updates, ~{cost['flops']:.3g} FLOPs (~{cost['cpu_hours']:.3g} h at "
           f"{sweep.CPU_FLOPS_PER_S:.0e} FLOP/s)")
     return
-  sweep.run_sweep(config, F.workdir, stage=F.stage, task_index=F.task_index,
-                  num_tasks=F.num_tasks, workers=F.workers)
-  print(f"done: {F.workdir}/runs; report: python -m experiments.report --workdir={F.workdir}")
+  done = sweep.run_sweep(config, F.workdir, stage=F.stage, task_index=F.task_index,
+                         num_tasks=F.num_tasks, workers=F.workers)
+  if not (F.report or F.publish) or F.stage not in ("all", "train"):
+    print(f"done: {F.workdir}/runs; report: python -m experiments.report --workdir={F.workdir}")
+    return
+  out = report.write_report(F.workdir, holdout=config.fit.holdout,
+                            n_bootstrap=config.fit.n_bootstrap,
+                            run_ids={r["run_id"] for r in done})
+  print(f"\n{report.headline_sentence(out.headline)}\nreport: {out.path}")
+  if F.publish:
+    print(f"published: {report.publish(out.path.parent, F.publish)}")
 
 
 if __name__ == "__main__":

@@ -123,7 +123,9 @@ def conditioning(cond: pd.DataFrame) -> plt.Figure:
 
 
 def training_curves(curves: pd.DataFrame) -> plt.Figure:
-  """Figure 4 from `curves_table`: rows (env, algo), columns expertise."""
+  """Figure 4 from `curves_table` (headline evaluations): rows (env, algo),
+  columns expertise."""
+  curves = curves[curves["headline"]]
   rows_keys = sorted(curves.groupby(["env", "algo"]).groups)
   levels = sorted(curves["expertise"].unique())
   fig, axes = plt.subplots(len(rows_keys), len(levels), squeeze=False,

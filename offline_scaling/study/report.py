@@ -3,18 +3,22 @@
 `write_report(workdir)` reads the finished runs under `<workdir>/runs/`,
 draws the study's figures into `<workdir>/report/` (PNG + PDF), fits a BNSL
 to return vs parameter count per (env, algo, expertise) with the largest
-`holdout` sizes held out, and writes `<workdir>/report/report.md`.
+`holdout` sizes held out, and writes `<workdir>/report/report.md` and
+`results.csv` (one row per run and conditioner). `publish` copies what a
+reader needs (markdown, PNGs, CSV) to a folder such as `docs/results/`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from typing import Collection
 
 import pandas as pd
 from etils import epath
 
+from offline_scaling.errors import OfflineScalingError
 from offline_scaling.study import figures, fits, results
 
 GROUP_BY = ["env", "algo", "expertise"]
@@ -38,6 +42,37 @@ def headline_table(df: pd.DataFrame) -> pd.DataFrame:
   return out.reset_index(drop=True)
 
 
+def headline_sentence(head: pd.DataFrame) -> str:
+  """One sentence: performance at scale against the best expert, per level."""
+  parts = []
+  for (env, algo), g in head.groupby(["env", "algo"]):
+    ratios = ", ".join(f"{r.vs_best_expert:.2f}" for r in g.sort_values("expertise").itertuples())
+    levels = ", ".join(f"{e:g}" for e in sorted(g["expertise"]))
+    parts.append(f"{env} {algo.upper()} reaches {ratios} of the best expert's value at "
+                 f"expertise {levels}")
+  return ("At the largest size, " + "; ".join(parts) + " — performance at scale tracks the "
+          "quality of the best expert in the data.")
+
+
+def gains_summary(gains: pd.DataFrame) -> list[str]:
+  """Markdown lines: how many (run, conditioner) pairs improved from half to the
+  end of training, and which got worse beyond the seeds' noise."""
+  if not len(gains):
+    return ["No run has intermediate evaluations (set `train.eval_every`)."]
+  lines = [f"Of {len(gains)} (run, conditioner) pairs, {int(gains.improved.sum())} improved "
+           f"from half to the end of training by more than the seeds' standard error, "
+           f"{int(gains.worsened.sum())} got worse by more than it, and the rest stayed "
+           "within noise.", ""]
+  worse = gains[gains.worsened].sort_values(["algo", "expertise", "param_count", "conditioner"])
+  if len(worse):
+    lines += ["| algo | expertise | parameters | c | return at half | at the end |",
+              "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r.algo} | {r.expertise:g} | {int(r.param_count):,} | "
+              f"{'' if pd.isna(r.conditioner) else f'{r.conditioner:g}'} | "
+              f"{r.half_return:.1f} | {r.final_return:.1f} |" for r in worse.itertuples()]
+  return lines
+
+
 def _sizes(df: pd.DataFrame) -> str:
   """The grid's sizes: nominal parameter counts (MLPs) or width multipliers (CNNs)."""
   if (df["domain"] == "atari").all():
@@ -53,6 +88,8 @@ def _seed_records(df: pd.DataFrame) -> list[dict]:
 
 
 def _fit_rows(entries: list[dict]) -> list[str]:
+  """Markdown rows, one per held-out size of each fit; a fit on no more sizes than
+  parameters shows `fits.TOO_FEW_SIZES` instead of a prediction and its error."""
   lines = ["| env | algo | expertise | k | train RMSLE | held-out size | observed | "
            "predicted | held-out RMSLE |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
   for e in entries:
@@ -62,8 +99,10 @@ def _fit_rows(entries: list[dict]) -> list[str]:
       lines.append(f"{head} not fitted: {e['error']} |||||")
       continue
     for p in (p for p in e["per_x"] if p["held_out"]):
+      shown = (f"{p['predicted']:.1f} | {e['holdout_rmsle']:.3f}" if e["can_extrapolate"]
+               else f"{fits.TOO_FEW_SIZES} | –")
       lines.append(f"{head} {e['n_breaks']} | {e['train_rmsle']:.3f} | {int(p['x']):,} | "
-                   f"{p['mean_y']:.1f} | {p['predicted']:.1f} | {e['holdout_rmsle']:.3f} |")
+                   f"{p['mean_y']:.1f} | {shown} |")
   return lines
 
 
@@ -79,6 +118,9 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
   df = results.load_results(workdir, run_ids)
   cond = results.conditioner_table(workdir, run_ids)
   curves = results.curves_table(workdir, run_ids)
+  out.mkdir(parents=True, exist_ok=True)
+  results.summary_table(workdir, run_ids).drop(columns="run_id").to_csv(
+      out / "results.csv", index=False, float_format="%.6g")
   drawn = [("Performance at scale vs expertise",
             figures.save(figures.performance_vs_expertise(df), out, "performance_vs_expertise")),
            ("Model size vs data quality",
@@ -101,7 +143,9 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
   lines = [f"# Study report: {workdir}", "",
            f"{len(df)} finished runs; envs {', '.join(sorted(df['env'].unique()))}; "
            f"algorithms {', '.join(sorted(df['algo'].unique()))}; {_sizes(df)}; "
-           f"{int(df['config.train.num_seeds'].max())} seeds per run.", "",
+           f"{int(df['config.train.num_seeds'].max())} seeds per run; "
+           f"{int(df['steps'].max()):,} updates. Every number: `results.csv`.", "",
+           headline_sentence(head), "",
            "## Performance at scale vs the best expert", "",
            "Largest model, end of training; return = mean over seeds (± std over seeds); "
            "RCI at c = 1.", "",
@@ -110,6 +154,7 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
   lines += [f"| {r.env} | {r.algo} | {r.expertise:g} | {int(r.param_count):,} | "
             f"{r.eval_return:.1f} ± {r.eval_return_std:.1f} | {r.best_expert_value:.1f} | "
             f"{r.vs_best_expert:.2f} |" for r in head.itertuples()]
+  lines += ["", "## More training", ""] + gains_summary(results.training_gains(curves))
   lines += ["", "## BNSL extrapolation", "",
             f"Return vs parameters per (env, algo, expertise), fitted without the largest "
             f"{holdout} size(s); errors in symlog space (RMSLE).", ""] + _fit_rows(entries)
@@ -120,3 +165,17 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
   path = out / "report.md"
   path.write_text("\n".join(lines) + "\n")
   return Report(path, head, entries)
+
+
+def publish(report_dir: str | epath.Path, dest: str | epath.Path) -> epath.Path:
+  """Copies a report's markdown, PNG figures and `results.csv` (no PDFs, no
+  fit JSON) to `dest`, keeping the relative layout its links use."""
+  src, dest = epath.Path(report_dir), epath.Path(dest)
+  if not (src / "report.md").exists():
+    raise OfflineScalingError(f"{src / 'report.md'} does not exist: write the report first")
+  for f in [src / "report.md", src / "results.csv", *src.glob("*.png"),
+            *src.glob("bnsl/*.png")]:
+    target = dest / f.relative_to(src)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(f, target)
+  return dest / "report.md"

@@ -6,8 +6,10 @@ Each reads the finished runs under `<workdir>/runs/`, or only those named in
 * `load_results`: one row per finished run with its point, every config field
   (`config.<dotted path>`), the metrics of its result record, and the spread
   of the final return over seeds.
+* `summary_table`: one row per (run, conditioner) — `results.csv`.
 * `conditioner_table`: one row per (RCI run, conditioner).
-* `curves_table`: one row per (run, evaluation step, seed) from `evals.jsonl`.
+* `training_gains`: return at half vs end of training, per (run, conditioner).
+* `curves_table`: one row per (run, conditioner, evaluation step, seed) from `evals.jsonl`.
 """
 
 from __future__ import annotations
@@ -88,39 +90,94 @@ def _headline_prefix(record: dict) -> str:
   return f"c={1.0 if 1.0 in conditioners else conditioners[0]:g}/"
 
 
+def _evaluations(record: dict) -> list[tuple[float | None, str]]:
+  """(conditioner, key prefix) of each evaluation in a run's records: RCI one
+  per conditioner, other algorithms one with conditioner None."""
+  if record["algo"] != "rci":
+    return [(None, "")]
+  return [(float(c), f"c={c:g}/") for c in record["config"]["conditioners"]]
+
+
+def summary_table(workdir: str | epath.Path,
+                  run_ids: Collection[str] | None = None) -> pd.DataFrame:
+  """One row per (run, conditioner) — what `results.csv` holds.
+
+  Columns: env, algo, expertise, param_count, conditioner (NaN but for RCI),
+  steps, return_mean (over seeds and episodes), return_std (over the seeds'
+  mean returns), num_seeds, best_expert_value, run_id.
+  """
+  rows = []
+  for d in _run_dirs(workdir, run_ids):
+    r = runs.read_result(d)
+    for c, prefix in _evaluations(r):
+      seeds = _seed_returns(r["eval"], prefix)
+      rows.append(dict(env=r["env"], algo=r["algo"], expertise=r["expertise"],
+                       param_count=r["param_count"], conditioner=np.nan if c is None else c,
+                       steps=r["steps"], return_mean=float(seeds.mean()),
+                       return_std=float(seeds.std()), num_seeds=len(seeds),
+                       best_expert_value=r["best_expert_value"], run_id=r["run_id"]))
+  columns = ["env", "algo", "expertise", "param_count", "conditioner", "steps", "return_mean",
+             "return_std", "num_seeds", "best_expert_value", "run_id"]
+  return pd.DataFrame(rows, columns=columns).sort_values(columns[:5], ignore_index=True)
+
+
 def conditioner_table(workdir: str | epath.Path,
                       run_ids: Collection[str] | None = None) -> pd.DataFrame:
   """One row per (RCI run, conditioner c): point, param_count, c, return_mean,
   return_std (over seeds)."""
-  rows = []
-  for d in _run_dirs(workdir, run_ids):
-    r = runs.read_result(d)
-    if r["algo"] != "rci":
-      continue
-    for c in r["config"]["conditioners"]:
-      seeds = _seed_returns(r["eval"], f"c={c:g}/")
-      rows.append(dict(run_id=r["run_id"], env=r["env"], expertise=r["expertise"],
-                       param_count=r["param_count"], conditioner=float(c),
-                       return_mean=float(seeds.mean()), return_std=float(seeds.std())))
-  return pd.DataFrame(rows, columns=["run_id", "env", "expertise", "param_count",
-                                     "conditioner", "return_mean", "return_std"])
+  table = summary_table(workdir, run_ids)
+  return table[table["algo"] == "rci"][["run_id", "env", "expertise", "param_count",
+                                         "conditioner", "return_mean", "return_std"]]
 
 
 def curves_table(workdir: str | epath.Path,
                  run_ids: Collection[str] | None = None) -> pd.DataFrame:
-  """One row per (run, evaluation step, seed): point, param_count, step,
-  fraction (of the run's steps), seed, return (mean over episodes)."""
+  """One row per (run, conditioner, evaluation step, seed) from `evals.jsonl`:
+  point, param_count, conditioner (NaN but for RCI), headline (the evaluation
+  `eval_return` reports: RCI at c = 1), step, fraction (of the run's steps),
+  seed, return (mean over episodes)."""
   rows = []
   for d in _run_dirs(workdir, run_ids):
     r = runs.read_result(d)
-    prefix = _headline_prefix(r)
+    headline = _headline_prefix(r)
     log = d / "evals.jsonl"
     for line in log.read_text().splitlines() if log.exists() else ():
       ev = json.loads(line)
-      for seed, ret in enumerate(_seed_returns(ev, prefix)):
-        rows.append(dict(run_id=r["run_id"], env=r["env"], algo=r["algo"],
-                         expertise=r["expertise"], param_count=r["param_count"],
-                         step=ev["step"], fraction=ev["step"] / max(r["steps"], 1),
-                         seed=seed, **{"return": float(ret)}))
+      for c, prefix in _evaluations(r):
+        for seed, ret in enumerate(_seed_returns(ev, prefix)):
+          rows.append(dict(run_id=r["run_id"], env=r["env"], algo=r["algo"],
+                           expertise=r["expertise"], param_count=r["param_count"],
+                           conditioner=np.nan if c is None else c,
+                           headline=prefix == headline, step=ev["step"],
+                           fraction=ev["step"] / max(r["steps"], 1),
+                           seed=seed, **{"return": float(ret)}))
   return pd.DataFrame(rows, columns=["run_id", "env", "algo", "expertise", "param_count",
-                                     "step", "fraction", "seed", "return"])
+                                     "conditioner", "headline", "step", "fraction", "seed",
+                                     "return"])
+
+
+def training_gains(curves: pd.DataFrame) -> pd.DataFrame:
+  """Does more training help? From `curves_table`: one row per (run, conditioner)
+  with the mean return over seeds at the evaluation nearest half of training
+  (`half_return`), at the end (`final_return`), their difference (`gain`), and
+  whether it exceeds the seeds' standard error of the difference (`improved`,
+  `worsened`; neither: within noise)."""
+  keys = ["run_id", "env", "algo", "expertise", "param_count", "conditioner"]
+  rows = []
+  for key, g in curves.fillna({"conditioner": -1.0}).groupby(keys):
+    steps = np.sort(g["step"].unique())
+    if len(steps) < 2:
+      continue
+    half = steps[np.argmin(np.abs(steps - steps[-1] / 2))]
+    early = g[g["step"] == half].sort_values("seed")["return"].to_numpy()
+    late = g[g["step"] == steps[-1]].sort_values("seed")["return"].to_numpy()
+    diff = late - early
+    se = diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else 0.0
+    rows.append(dict(zip(keys, key), half_step=int(half), final_step=int(steps[-1]),
+                     half_return=float(early.mean()), final_return=float(late.mean()),
+                     gain=float(diff.mean()), improved=bool(diff.mean() > se),
+                     worsened=bool(diff.mean() < -se)))
+  out = pd.DataFrame(rows)
+  if len(out):
+    out["conditioner"] = out["conditioner"].where(out["conditioner"] >= 0)
+  return out

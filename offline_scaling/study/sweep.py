@@ -158,7 +158,9 @@ def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
     return []
   data_dir = str(stages.check_data(sweep, workdir)) if sweep.domain == "pybullet" else ""
   planned = plan(sweep, workdir, task_index, num_tasks)
-  todo = [p for p in planned if not p.done]
+  # Largest models first: the longest jobs start first (shorter makespan over
+  # workers), and the points a reader checks first (performance at scale) land first.
+  todo = sorted((p for p in planned if not p.done), key=lambda p: -p.point.size)
   log(f"sweep {sweep.name}: {len(planned)} points in this task, {len(planned) - len(todo)} "
       f"done, {len(todo)} to run on {workers} worker(s)")
   jobs = {}

@@ -79,8 +79,33 @@ def test_results_table_has_every_run_and_config_field(store):
   cond = results.conditioner_table(store)
   assert len(cond) == len(LEVELS) * len(SIZES) * len(CONDITIONERS)
   curves = results.curves_table(store)
-  assert len(curves) == len(df) * 3 * SEEDS
+  runs_per_algo = len(df) // 2
+  assert len(curves) == runs_per_algo * 3 * SEEDS * (1 + len(CONDITIONERS))
+  assert curves.headline.sum() == len(df) * 3 * SEEDS
+  assert set(curves[curves.headline & (curves.algo == "rci")].conditioner) == {1.0}
   assert sorted(curves.fraction.unique()) == pytest.approx([1 / 3, 2 / 3, 1])
+
+
+def test_summary_table_is_one_row_per_run_and_conditioner(store):
+  table = results.summary_table(store)
+  assert list(table.columns[:10]) == ["env", "algo", "expertise", "param_count", "conditioner",
+                                      "steps", "return_mean", "return_std", "num_seeds",
+                                      "best_expert_value"]
+  assert len(table) == len(LEVELS) * len(SIZES) * (1 + len(CONDITIONERS))
+  assert table[table.algo == "rfi"].conditioner.isna().all()
+  row = table[(table.algo == "rci") & (table.expertise == 1.0) & (table.param_count == 64_000 + 32 * 64)
+              & (table.conditioner == 1.5)].iloc[0]
+  assert row.return_mean == pytest.approx(1000 * (1 - 64_000 ** -0.3) * 1.5 ** 0.2, abs=10)
+  assert row.num_seeds == SEEDS and row.steps == STEPS
+
+
+def test_training_gains_see_the_rising_curves(store):
+  # The synthetic returns scale with the fraction of training: every pair improves.
+  gains = results.training_gains(results.curves_table(store))
+  assert len(gains) == len(LEVELS) * len(SIZES) * (1 + len(CONDITIONERS))
+  assert gains.improved.all() and not gains.worsened.any()
+  assert (gains.half_step == 100).all()   # nearest to 150; ties go early and (gains.final_step == STEPS).all()
+  assert gains[gains.algo == "rfi"].conditioner.isna().all()
 
 
 def test_report_draws_every_figure_and_tables_scale_vs_best_expert(store):
@@ -103,6 +128,23 @@ def test_report_draws_every_figure_and_tables_scale_vs_best_expert(store):
   assert len(fitted) == 2 * len(LEVELS)
   assert all(e["holdout_rmsle"] < 0.1 for e in fitted)   # the law is smooth: it extrapolates
   assert text.count("| 64,000 |") >= len(LEVELS) and "held-out RMSLE" in text
+  assert "At the largest size, hopper RCI reaches" in text
+  assert f"Of {2 * len(LEVELS) * len(SIZES) + 2 * len(LEVELS) * len(SIZES)}" in text
+  assert (store / "report" / "results.csv").read_text().startswith(
+      "env,algo,expertise,param_count,conditioner,steps,return_mean")
+
+
+def test_publish_copies_markdown_figures_and_csv_only(store, tmp_path):
+  report.write_report(store, holdout=1, n_bootstrap=0)
+  md = report.publish(store / "report", tmp_path / "pub")
+  names = {p.relative_to(tmp_path / "pub").as_posix() for p in (tmp_path / "pub").rglob("*")
+           if p.is_file()}
+  assert md.read_text() == (store / "report" / "report.md").read_text()
+  assert {"report.md", "results.csv", "size_vs_quality.png"} <= names
+  assert any(n.startswith("bnsl/") and n.endswith(".png") for n in names)
+  assert not any(n.endswith((".pdf", ".json")) for n in names)
+  with pytest.raises(OfflineScalingError, match="write the report first"):
+    report.publish(tmp_path / "nothing", tmp_path / "pub2")
 
 
 def test_an_empty_workdir_is_named(tmp_path):
