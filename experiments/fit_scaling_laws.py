@@ -11,7 +11,11 @@ record per row). Records without the x, y or group fields (unfinished runs) are
 skipped with a warning. Writes <out>/fits.json (per group: parameters, train
 and held-out RMSLE, chosen k, and per x the observed mean, the prediction and
 the bootstrap band) and <out>/<group>.png and .pdf in the style of the BNSL
-paper. A group that cannot be fitted (too few x values) gets an "error" entry.
+paper. A group that cannot be fitted (fewer x values than parameters) gets an
+"error" entry; one with exactly as many is fitted, but its held-out x get no
+prediction ("too few sizes to extrapolate"). By default no power-law segment of
+a curve may grow (the exponents c0, c0 + c_1, ... are >= 0), so predictions
+saturate; --allow_growth lifts that for laws that rise without bound.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ flags.DEFINE_integer("max_breaks", 2, "largest k tried when --n_breaks is unset"
 flags.DEFINE_integer("n_bootstrap", 200, "bootstrap refits for the band (0: none)")
 flags.DEFINE_float("band_level", 0.9, "coverage of the bootstrap band")
 flags.DEFINE_integer("seed", 0, "seed of the bootstrap")
+flags.DEFINE_bool("allow_growth", False,
+                  "allow curves that grow without bound (exponent c0, or c0 + c_1 + ..., < 0)")
 flags.DEFINE_string("out", None, "output directory for fits.json and figures")
 F = flags.FLAGS
 
@@ -98,9 +104,10 @@ def main(_):
   entries = fits.fit_groups(
       groups, F.group_by, out, x_label=F.x, y_label=F.y, holdout=F.holdout,
       n_breaks=F.n_breaks, max_breaks=F.max_breaks, n_bootstrap=F.n_bootstrap,
-      band_level=F.band_level, seed=F.seed)
+      band_level=F.band_level, seed=F.seed, allow_growth=F.allow_growth)
   summary = {"results": F.results, "x": F.x, "y": F.y, "group_by": F.group_by,
-             "holdout": F.holdout, "band_level": F.band_level, "fits": entries}
+             "holdout": F.holdout, "band_level": F.band_level,
+             "allow_growth": F.allow_growth, "fits": entries}
   (out / "fits.json").write_text(json.dumps(summary, indent=2))
   print(f"{len(entries)} curves: {out / 'fits.json'}")
 

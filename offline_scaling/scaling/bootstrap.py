@@ -20,8 +20,8 @@ def resample_within_x(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def bootstrap_params(x: np.ndarray, y: np.ndarray, params: model.BNSLParams,
-                     n_resamples: int,
-                     rng: np.random.Generator) -> tuple[model.BNSLParams, ...]:
+                     n_resamples: int, rng: np.random.Generator,
+                     allow_growth: bool) -> tuple[model.BNSLParams, ...]:
   """Refits `params` to `n_resamples` resamples of (x, y).
 
   Each refit starts from `params` (the grid is not searched again), so the
@@ -34,6 +34,7 @@ def bootstrap_params(x: np.ndarray, y: np.ndarray, params: model.BNSLParams,
     params: the fit on (x, y).
     n_resamples: number of bootstrap refits.
     rng: source of the resampling.
+    allow_growth: whether the refits may have growing segments (as the fit).
 
   Returns:
     `n_resamples` refitted parameter sets.
@@ -44,6 +45,6 @@ def bootstrap_params(x: np.ndarray, y: np.ndarray, params: model.BNSLParams,
   for _ in range(n_resamples):
     idx = resample_within_x(x, rng)
     data = refine.Data.from_xy(x[idx], y[idx])
-    theta, _ = refine.refine(data, theta0, params.n_breaks)
+    theta, _ = refine.refine(data, theta0, params.n_breaks, allow_growth)
     fits.append(refine.theta_to_params(theta, params.n_breaks, data.log_x0))
   return tuple(fits)

@@ -22,6 +22,9 @@ _SCREEN_EVALS_PER_PARAM = 3
 # A model with more breaks is chosen only if its validation RMSLE beats every
 # simpler one by more than this relative margin (plus 1e-6 for noise-free data).
 _SELECTION_SLACK = 0.02
+# Shown instead of a prediction beyond the data by a fit that cannot
+# extrapolate (`BNSLFit.can_extrapolate`).
+TOO_FEW_SIZES = "too few sizes to extrapolate"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +42,8 @@ class BNSLFit:
     validation_rmsle: {k: RMSLE} of each candidate break count on the
       validation x used to choose k; empty when k was given or only k = 0 fits.
     bootstrap: refits on resampled seeds (empty when not requested).
+    allow_growth: whether segments with a negative exponent (|y - a| growing
+      as a power of x) were allowed.
   """
 
   params: model.BNSLParams
@@ -50,11 +55,22 @@ class BNSLFit:
   holdout_rmsle: float | None
   validation_rmsle: dict[int, float]
   bootstrap: tuple[model.BNSLParams, ...]
+  allow_growth: bool
 
   @property
   def n_breaks(self) -> int:
     """Number of breaks k of the fitted curve."""
     return self.params.n_breaks
+
+  @property
+  def can_extrapolate(self) -> bool:
+    """Whether the training x outnumber the parameters (distinct values).
+
+    With exactly as many distinct x as parameters the curve passes through
+    every mean whatever the noise, so its values beyond the data say nothing:
+    reports and plots show `TOO_FEW_SIZES` there instead of a number or line.
+    """
+    return np.unique(self.x_train).size > self.params.n_params
 
   def predict(self, x) -> np.ndarray:
     """Predicted y (n,) at positive x (n,), in the units of the data."""
@@ -94,6 +110,8 @@ class BNSLFit:
         "x_train_range": [float(self.x_train.min()), float(self.x_train.max())],
         "x_holdout": sorted({float(v) for v in self.x_holdout}),
         "n_bootstrap": len(self.bootstrap),
+        "allow_growth": self.allow_growth,
+        "can_extrapolate": self.can_extrapolate,
     }
 
 
@@ -142,21 +160,23 @@ def _check_enough_x(x: np.ndarray, n_breaks: int, where: str) -> None:
         f"has {needed} parameters; use a smaller n_breaks or more x values.")
 
 
-def _fit_fixed_k(x: np.ndarray, y: np.ndarray,
-                 n_breaks: int) -> model.BNSLParams:
+def _fit_fixed_k(x: np.ndarray, y: np.ndarray, n_breaks: int,
+                 allow_growth: bool) -> model.BNSLParams:
   """Grid search, short least squares from many grid starts, then the best of
   those run to convergence."""
   data = refine.Data.from_xy(x, y)
   screened, _ = min(
-      (refine.refine(data, theta, n_breaks, _SCREEN_EVALS_PER_PARAM)
-       for theta in grid.starts(data, n_breaks, _N_SCREEN)),
+      (refine.refine(data, theta, n_breaks, allow_growth,
+                     _SCREEN_EVALS_PER_PARAM)
+       for theta in grid.starts(data, n_breaks, _N_SCREEN, allow_growth)),
       key=lambda r: r[1])
-  theta, _ = refine.refine(data, screened, n_breaks)
+  theta, _ = refine.refine(data, screened, n_breaks, allow_growth)
   return refine.theta_to_params(theta, n_breaks, data.log_x0)
 
 
 def _choose_n_breaks(x: np.ndarray, y: np.ndarray, max_breaks: int,
-                     holdout: int) -> tuple[int, dict[int, float]]:
+                     holdout: int,
+                     allow_growth: bool) -> tuple[int, dict[int, float]]:
   """Picks k by extrapolation error on the largest x of the training data.
 
   The validation x are the `holdout` largest distinct training x, or only the
@@ -176,7 +196,8 @@ def _choose_n_breaks(x: np.ndarray, y: np.ndarray, max_breaks: int,
   errors = {
       k: transform.rmsle(
           y[~fit_mask],
-          model.bnsl(x[~fit_mask], _fit_fixed_k(x[fit_mask], y[fit_mask], k)))
+          model.bnsl(x[~fit_mask],
+                     _fit_fixed_k(x[fit_mask], y[fit_mask], k, allow_growth)))
       for k in candidates
   }
   threshold = min(errors.values()) * (1.0 + _SELECTION_SLACK) + 1e-6
@@ -184,9 +205,20 @@ def _choose_n_breaks(x: np.ndarray, y: np.ndarray, max_breaks: int,
 
 
 def fit_bnsl(x, y, n_breaks: int | None = None, holdout: int = 0, *,
-             max_breaks: int = 2, n_bootstrap: int = 100,
-             seed: int = 0) -> BNSLFit:
+             max_breaks: int = 2, n_bootstrap: int = 100, seed: int = 0,
+             allow_growth: bool = False) -> BNSLFit:
   """Fits a Broken Neural Scaling Law y ~ BNSL(x) by least squares on symlog y.
+
+  By default every segment exponent c0 + c_1 + ... + c_i is kept >= 0 (c0 >= 0
+  as in the BNSL paper's grid): |y - a| does not grow as a power of x on any
+  segment, so a rising return comes out as b < 0 and saturates at a, and
+  predictions beyond the data stay finite. `allow_growth=True` frees the
+  exponents for laws that rise without bound (e.g. y = a + b x^0.3).
+
+  A fit on exactly as many distinct x as parameters is still made (its values
+  inside the data are usable) but `BNSLFit.can_extrapolate` is False: it
+  interpolates the means, so its predictions beyond them mean nothing. (A
+  smaller law is not substituted: k = 0 is already the smallest BNSL.)
 
   Args:
     x: (n,) positive inputs (parameter count, compute, data size). Repeated
@@ -202,13 +234,15 @@ def fit_bnsl(x, y, n_breaks: int | None = None, holdout: int = 0, *,
     n_bootstrap: number of refits on seeds resampled within each training x,
       for `BNSLFit.band`; 0 skips the bootstrap.
     seed: seed of the bootstrap resampling.
+    allow_growth: allow segments where |y - a| grows as a power of x.
 
   Returns:
     The fit on the training part, with its errors and bootstrap.
 
   Raises:
-    OfflineScalingError: for lengths that differ, NaN/inf, non-positive x, or
-      fewer distinct training x than the model's parameters.
+    OfflineScalingError: for lengths that differ, NaN/inf, non-positive x,
+      fewer distinct training x than the model's parameters, or a non-bool
+      allow_growth.
   """
   x = _check_positive("x", x)
   y = _as_array("y", y)
@@ -220,6 +254,10 @@ def fit_bnsl(x, y, n_breaks: int | None = None, holdout: int = 0, *,
   n_bootstrap = _check_count("n_bootstrap", n_bootstrap, 0)
   if n_breaks is not None:
     n_breaks = _check_count("n_breaks", n_breaks, 0)
+  if not isinstance(allow_growth, (bool, np.bool_)):
+    raise OfflineScalingError(
+        f"allow_growth must be True or False; got {allow_growth!r}.")
+  allow_growth = bool(allow_growth)
 
   distinct = np.unique(x)
   if holdout >= distinct.size:
@@ -233,10 +271,11 @@ def fit_bnsl(x, y, n_breaks: int | None = None, holdout: int = 0, *,
   validation_rmsle = {}
   if n_breaks is None:
     n_breaks, validation_rmsle = _choose_n_breaks(x[train], y[train],
-                                                  max_breaks, holdout)
-  params = _fit_fixed_k(x[train], y[train], n_breaks)
+                                                  max_breaks, holdout,
+                                                  allow_growth)
+  params = _fit_fixed_k(x[train], y[train], n_breaks, allow_growth)
   boot = bootstrap.bootstrap_params(x[train], y[train], params, n_bootstrap,
-                                    np.random.default_rng(seed))
+                                    np.random.default_rng(seed), allow_growth)
   return BNSLFit(
       params=params,
       x_train=x[train],
@@ -248,4 +287,5 @@ def fit_bnsl(x, y, n_breaks: int | None = None, holdout: int = 0, *,
                      if holdout else None),
       validation_rmsle=validation_rmsle,
       bootstrap=boot,
+      allow_growth=allow_growth,
   )

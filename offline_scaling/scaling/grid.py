@@ -6,7 +6,9 @@ solve gives a and b, with weights 1/(1+|y|)^2 that make squared y errors
 approximate the squared symlog errors. Exponents are scaled by the width of the
 observed ln-x range (so that x^c changes y between about 1.1x and 3000x across
 the data), break locations are spread evenly in ln x inside the observed range,
-and sharpness spans from near-kinks to bends a third of the range wide. No grid
+and sharpness spans from near-kinks to bends a third of the range wide. Without
+`allow_growth`, rows where a segment exponent c0 + c_1 + ... + c_i is negative
+are left out (the refinement's box, `refine.bounds`, excludes them too). No grid
 needs to be set by hand.
 """
 
@@ -45,14 +47,15 @@ def _axes(data: refine.Data, n_breaks: int) -> tuple[np.ndarray, ...]:
   return c0, exponents, locations, log_f
 
 
-def _shape_grid(data: refine.Data,
-                n_breaks: int) -> tuple[np.ndarray, np.ndarray]:
+def _shape_grid(data: refine.Data, n_breaks: int,
+                allow_growth: bool) -> tuple[np.ndarray, np.ndarray]:
   """Grid rows (c0, c_1..k, ln d'_1..k, ln f_1..k) and their family ids.
 
   Breaks are ordered by location (d_1 < d_2 < ...) to skip permutations, and
   share one sharpness to keep the grid small; the refinement frees both. A
   family is a sign of c0, a set of exponent changes and a set of locations:
-  the choices that local refinement cannot undo.
+  the choices that local refinement cannot undo. Without `allow_growth` only
+  rows whose segment exponents are all >= 0 are kept.
 
   Returns:
     (G, 3k + 1) rows and (G,) integer family ids.
@@ -69,7 +72,11 @@ def _shape_grid(data: refine.Data,
       [c0[i0, None], changes[ic], places[ip],
        np.repeat(log_f[i_f, None], k, axis=1)], axis=1)
   family = (np.sign(c0[i0]).astype(int) + 1) + 3 * (ic + len(changes) * ip)
-  return rows, family
+  if allow_growth:
+    return rows, family
+  # Tolerance: +m - m cancels exactly, but sums of three may round below 0.
+  keep = np.all(np.cumsum(rows[:, :1 + k], axis=1) >= -1e-12, axis=1)
+  return rows[keep], family[keep]
 
 
 def _losses(data: refine.Data, shapes: np.ndarray,
@@ -96,7 +103,8 @@ def _losses(data: refine.Data, shapes: np.ndarray,
   return np.where(np.isfinite(loss), loss, np.inf), np.stack([a, b], axis=1)
 
 
-def starts(data: refine.Data, n_breaks: int, n_starts: int) -> np.ndarray:
+def starts(data: refine.Data, n_breaks: int, n_starts: int,
+           allow_growth: bool) -> np.ndarray:
   """The best grid point of each of the `n_starts` best families, as thetas.
 
   The best rows overall are mostly neighbours of a single minimum; one start
@@ -106,11 +114,12 @@ def starts(data: refine.Data, n_breaks: int, n_starts: int) -> np.ndarray:
     data: the points (at least two distinct x).
     n_breaks: k.
     n_starts: how many starts to return.
+    allow_growth: also start from shapes with a growing segment.
 
   Returns:
     (min(n_starts, number of families), 3 + 3k) thetas, best first.
   """
-  shapes, family = _shape_grid(data, n_breaks)
+  shapes, family = _shape_grid(data, n_breaks, allow_growth)
   losses, linear = zip(*(_losses(data, shapes[i:i + _CHUNK], n_breaks)
                          for i in range(0, len(shapes), _CHUNK)))
   losses, linear = np.concatenate(losses), np.concatenate(linear)

@@ -19,6 +19,21 @@ def _means(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   return distinct, np.bincount(inverse, weights=y) / np.bincount(inverse)
 
 
+def _y_limits(y_data: np.ndarray, y_model: np.ndarray) -> tuple[float, float]:
+  """The y range: the data's, widened for the fit and band (any shape) by at
+  most half the data's own range, plus a 5% pad.
+
+  A fit or band that leaves the data (a wild extrapolation, a wide band from
+  few x) is cut at the edge instead of flattening the points into a line.
+  """
+  lo, hi = float(y_data.min()), float(y_data.max())
+  reach = 0.5 * max(hi - lo, 0.1 * max(abs(lo), abs(hi)), 1e-9)
+  model = np.clip(y_model, lo - reach, hi + reach)
+  lo, hi = min(lo, float(np.nanmin(model))), max(hi, float(np.nanmax(model)))
+  pad = 0.05 * (hi - lo)
+  return lo - pad, hi + pad
+
+
 def plot_fit(fit: fit_lib.BNSLFit, ax: Any = None, *, x_label: str = "x",
              y_label: str = "y", title: str | None = None,
              level: float = 0.9) -> Any:
@@ -26,7 +41,10 @@ def plot_fit(fit: fit_lib.BNSLFit, ax: Any = None, *, x_label: str = "x",
 
   Grey points are the training seeds and black their means per x; light-blue
   points are the held-out seeds and green their means; the red line is the fit
-  over the whole x range, with the bootstrap band (if any) shaded around it.
+  over the whole x range, with the bootstrap band (if any) shaded around it
+  (over the training x only when the fit cannot extrapolate,
+  `BNSLFit.can_extrapolate`). The y range is the data's: fit and band are cut
+  at half the data's range beyond it.
 
   Args:
     fit: the fit to draw.
@@ -44,11 +62,14 @@ def plot_fit(fit: fit_lib.BNSLFit, ax: Any = None, *, x_label: str = "x",
   if ax is None:
     from matplotlib import figure  # pylint: disable=g-import-not-at-top
     ax = figure.Figure(figsize=(5, 4), layout="constrained").add_subplot()
-  x_all = np.concatenate([fit.x_train, fit.x_holdout])
-  curve_x = np.geomspace(x_all.min(), x_all.max(), 200)
+  y_all = np.concatenate([fit.y_train, fit.y_holdout])
+  x_drawn = (np.concatenate([fit.x_train, fit.x_holdout])
+             if fit.can_extrapolate else fit.x_train)
+  curve_x = np.geomspace(x_drawn.min(), x_drawn.max(), 200)
+  curve_y = fit.predict(curve_x)
+  band = fit.band(curve_x, level) if fit.bootstrap else ()
   if fit.bootstrap:
-    lo, hi = fit.band(curve_x, level)
-    ax.fill_between(curve_x, lo, hi, color=_FIT, alpha=0.15, linewidth=0,
+    ax.fill_between(curve_x, *band, color=_FIT, alpha=0.15, linewidth=0,
                     label=f"{level:.0%} bootstrap band")
   ax.scatter(fit.x_train, fit.y_train, s=12, color=_SEED, label="seeds")
   ax.scatter(*_means(fit.x_train, fit.y_train), s=24, color=_MEAN,
@@ -58,15 +79,13 @@ def plot_fit(fit: fit_lib.BNSLFit, ax: Any = None, *, x_label: str = "x",
                label="held-out seeds")
     ax.scatter(*_means(fit.x_holdout, fit.y_holdout), s=24,
                color=_HOLDOUT_MEAN, label="held-out mean", zorder=3)
-  ax.plot(curve_x, fit.predict(curve_x), color=_FIT, linewidth=1.5,
-          label=f"BNSL fit, {fit.n_breaks} break(s)", zorder=2)
+  label = f"BNSL fit, {fit.n_breaks} break(s)"
+  if not fit.can_extrapolate:
+    label += f": {fit_lib.TOO_FEW_SIZES}"
+  ax.plot(curve_x, curve_y, color=_FIT, linewidth=1.5, label=label, zorder=2)
   ax.set_xscale("log")
   ax.xaxis.set_minor_formatter(ticker.NullFormatter())  # labelled minor ticks collide
-  # The data and the fit set the y range; a wide bootstrap band (few x values)
-  # is clipped rather than allowed to flatten everything else.
-  y_seen = np.concatenate([fit.y_train, fit.y_holdout, fit.predict(curve_x)])
-  pad = 0.1 * max(np.ptp(y_seen), 1e-9)
-  ax.set_ylim(y_seen.min() - pad, y_seen.max() + pad)
+  ax.set_ylim(*_y_limits(y_all, np.concatenate([curve_y, *band])))
   ax.set_xlabel(x_label)
   ax.set_ylabel(y_label)
   if title:

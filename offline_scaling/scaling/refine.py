@@ -4,6 +4,10 @@ The optimiser works on theta = (a, b', c0, c_1..k, ln d'_1..k, ln f_1..k) with
 x' = x / x0 and x0 the geometric centre of the observed x range: b' and d' are
 then of order one whatever the units of x (parameter counts reach 1e9), and the
 logs keep d and f positive.
+
+Inside `refine` the exponents (c0, c_1..k) are replaced by the segment exponents
+s_i = c0 + c_1 + ... + c_i (the log-log slope of |y - a| after break i is -s_i),
+so that "no segment grows" is the box s >= 0 (see `bounds`).
 """
 
 from __future__ import annotations
@@ -76,16 +80,37 @@ def params_to_theta(params: model.BNSLParams, log_x0: float) -> np.ndarray:
       params.c, np.log(params.d) - log_x0, np.log(params.f)])
 
 
-def bounds(data: Data, n_breaks: int) -> tuple[np.ndarray, np.ndarray]:
-  """Box for theta: breaks near the data, sharpness between a kink and the span.
+def _to_segments(theta: np.ndarray, n_breaks: int) -> np.ndarray:
+  """theta (3 + 3k,) with (c0, c_1..k) replaced by their cumulative sums s_0..k."""
+  phi = np.array(theta, dtype=float)
+  phi[2:3 + n_breaks] = np.cumsum(phi[2:3 + n_breaks])
+  return phi
 
-  A break far outside the observed x cannot be located from the data, so d is
-  kept within a quarter span of it; f spans from a kink (1e-3 of the range) to a
-  bend as wide as the range.
+
+def _from_segments(phi: np.ndarray, n_breaks: int) -> np.ndarray:
+  """Inverse of `_to_segments`: (3 + 3k,) theta."""
+  theta = np.array(phi, dtype=float)
+  theta[2:3 + n_breaks] = np.diff(theta[2:3 + n_breaks], prepend=0.0)
+  return theta
+
+
+def bounds(data: Data, n_breaks: int,
+           allow_growth: bool) -> tuple[np.ndarray, np.ndarray]:
+  """Box for `_to_segments(theta)`: no growing segment, breaks near the data,
+  sharpness between a kink and the span.
+
+  Without `allow_growth` every segment exponent s_i is >= 0: no power-law
+  segment of |y - a| rises, so y tends to a finite limit as x grows (a when the
+  last exponent s_k > 0) instead of running away beyond the data. A break far
+  outside the observed x cannot be located from the data, so d is kept within
+  a quarter span of it; f spans from a kink (1e-3 of the range) to a bend as
+  wide as the range.
   """
   k = n_breaks
   lo = np.full(3 + 3 * k, -np.inf)
   hi = np.full(3 + 3 * k, np.inf)
+  if not allow_growth:
+    lo[2:3 + k] = 0.0
   margin = 0.25 * data.span
   lo[3 + k:3 + 2 * k] = data.u.min() - margin
   hi[3 + k:3 + 2 * k] = data.u.max() + margin
@@ -94,14 +119,15 @@ def bounds(data: Data, n_breaks: int) -> tuple[np.ndarray, np.ndarray]:
   return lo, hi
 
 
-def refine(data: Data, theta0: np.ndarray, n_breaks: int,
+def refine(data: Data, theta0: np.ndarray, n_breaks: int, allow_growth: bool,
            evals_per_param: int = _EVALS_PER_PARAM) -> tuple[np.ndarray, float]:
   """Minimises sum_j (T(y_hat_j) - T(y_j))^2 from theta0.
 
   Args:
     data: the points.
-    theta0: (3 + 3k,) start (clipped into `bounds(data, n_breaks)`).
+    theta0: (3 + 3k,) start (clipped into `bounds`).
     n_breaks: k.
+    allow_growth: let segment exponents go negative (see `bounds`).
     evals_per_param: budget of residual evaluations, per parameter.
 
   Returns:
@@ -115,26 +141,29 @@ def refine(data: Data, theta0: np.ndarray, n_breaks: int,
       g = np.exp(model.log_shape(data.u, c0, c, log_d, np.exp(log_f)))
     return a + b * g, g
 
-  def residuals(theta):
-    y_hat, _ = predict(theta)
+  def residuals(phi):
+    y_hat, _ = predict(_from_segments(phi, n_breaks))
     return transform.symlog(y_hat) - target
 
-  def jacobian(theta):
+  def jacobian(phi):
+    theta = _from_segments(phi, n_breaks)
     _, b, c0, c, log_d, log_f = split_theta(theta, n_breaks)
     y_hat, g = predict(theta)
     f = np.exp(log_f)[:, None]
     z = (data.u - log_d[:, None]) / f
     soft, sig = np.logaddexp(0.0, z), special.expit(z)
     bg = b * g
-    cols = [np.ones_like(g), g, -bg * data.u,
-            *(-bg * f * soft),
+    d_exponents = np.stack([-bg * data.u, *(-bg * f * soft)], axis=1)
+    # c_i = s_i - s_(i-1): d/ds_i = d/dc_i - d/dc_(i+1).
+    d_segments = -np.diff(d_exponents, axis=1, append=0.0)
+    cols = [np.ones_like(g), g, *d_segments.T,
             *(bg * c[:, None] * sig),
             *(-bg * c[:, None] * f * (soft - z * sig))]
     return np.stack(cols, axis=1) * transform.symlog_slope(y_hat)[:, None]
 
-  lo, hi = bounds(data, n_breaks)
+  lo, hi = bounds(data, n_breaks, allow_growth)
   result = optimize.least_squares(
-      residuals, np.clip(theta0, lo, hi), jac=jacobian, bounds=(lo, hi),
-      x_scale="jac", xtol=_TOL, ftol=_TOL, gtol=_TOL,
+      residuals, np.clip(_to_segments(theta0, n_breaks), lo, hi), jac=jacobian,
+      bounds=(lo, hi), x_scale="jac", xtol=_TOL, ftol=_TOL, gtol=_TOL,
       max_nfev=evals_per_param * theta0.size)
-  return result.x, float(np.mean(result.fun**2))
+  return _from_segments(result.x, n_breaks), float(np.mean(result.fun**2))

@@ -1,4 +1,5 @@
-"""fit_bnsl: recovery, extrapolation, k selection, bootstrap, bad inputs."""
+"""fit_bnsl: recovery, extrapolation, growth bound, k selection, bootstrap,
+bad inputs."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ FALLING = {
     2: BNSLParams(a=1.0, b=20.0, c0=0.05, c=(0.6, -0.4), d=(1e5, 1e7),
                   f=(0.3, 0.6)),
 }
-# Returns: rising to a plateau, rising after a flat start, and crossing zero.
+# Returns: rising to a plateau, then two growth laws (a negative segment
+# exponent, fitted with allow_growth=True): rising after a flat start, and
+# crossing zero.
 RISING = {
     "saturating": BNSLParams(a=3000.0, b=-2e4, c0=0.2),
     "flat_then_rising": BNSLParams(a=10.0, b=5.0, c0=0.0, c=(-0.5,),
@@ -28,6 +31,15 @@ RISING = {
     "negative_to_positive": BNSLParams(a=-50.0, b=2.0, c0=-0.3, c=(0.2,),
                                        d=(3e6,), f=(0.4,)),
 }
+# A held-out return of 517 at 60,000 was once predicted as 1.4e8 from these
+# three sizes (a 0-break law with c0 = -12.5).
+FEW_X = np.array([2000.0, 6008.0, 20000.0])
+FEW_Y = np.array([230.1, 197.4, 364.0])
+
+
+def segment_exponents(params):
+  """c0, c0 + c_1, ...: the log-log slopes of |y - a| are their negatives."""
+  return np.cumsum([params.c0, *params.c])
 
 
 def assert_recovered(fit, params):
@@ -49,15 +61,51 @@ def test_recovers_noise_free_rising_curves(name):
   params = RISING[name]
   y = bnsl(X, params)
   assert np.all(np.diff(y) > 0)
-  fit = fit_bnsl(X, y, n_breaks=params.n_breaks, n_bootstrap=0)
+  fit = fit_bnsl(X, y, n_breaks=params.n_breaks, n_bootstrap=0,
+                 allow_growth=bool(segment_exponents(params).min() < 0))
   assert_recovered(fit, params)
+
+
+def test_three_sizes_saturate_by_default_and_cannot_extrapolate():
+  fit = fit_bnsl(FEW_X, FEW_Y, n_bootstrap=0)
+  assert fit.n_breaks == 0 and fit.params.c0 >= 0
+  predicted = fit.predict([60_000, 600_000])
+  assert np.all(np.isfinite(predicted))
+  assert np.all(predicted < 10 * FEW_Y.max())
+  # As many distinct x as parameters: the fit interpolates, so it is flagged.
+  assert not fit.can_extrapolate and not fit.to_dict()["can_extrapolate"]
+  assert fit_bnsl(np.append(FEW_X, 60_000), np.append(FEW_Y, 517.0),
+                  n_bootstrap=0).can_extrapolate
+
+
+@pytest.mark.parametrize("name", ["flat_then_rising", "negative_to_positive"])
+def test_growth_needs_allow_growth_and_bootstrap_keeps_the_bound(name):
+  params = RISING[name]
+  x = np.repeat(X[::2], 2)
+  y = bnsl(x, params) * np.exp(
+      0.01 * np.random.default_rng(0).normal(size=x.size))
+  bounded = fit_bnsl(x, y, n_breaks=params.n_breaks, n_bootstrap=5)
+  for p in (bounded.params, *bounded.bootstrap):
+    assert segment_exponents(p).min() >= 0
+  assert np.isfinite(bounded.predict([1e12])).all()
+  free = fit_bnsl(x, y, n_breaks=params.n_breaks, n_bootstrap=5,
+                  allow_growth=True)
+  assert free.allow_growth and free.to_dict()["allow_growth"]
+  assert segment_exponents(free.params).min() < 0
+  assert all(segment_exponents(p).min() < 0 for p in free.bootstrap)
+  assert free.train_rmsle < bounded.train_rmsle
+
+
+def test_growth_option_allows_negative_c0_on_three_sizes():
+  fit = fit_bnsl(FEW_X, FEW_Y, n_bootstrap=0, allow_growth=True)
+  assert fit.params.c0 < 0
 
 
 def test_negative_values_are_fitted_and_predicted_in_their_own_units():
   params = BNSLParams(a=-21.0, b=-0.5, c0=-0.25)  # Pong-like: -21 and below.
   y = bnsl(X, params)
   assert np.all(y < -21)
-  fit = fit_bnsl(X, y, n_breaks=0, n_bootstrap=0)
+  fit = fit_bnsl(X, y, n_breaks=0, n_bootstrap=0, allow_growth=True)
   assert_recovered(fit, params)
   assert fit.params.a == pytest.approx(-21.0, rel=1e-4)
 
@@ -161,6 +209,8 @@ def test_to_dict_reports_params_errors_and_ranges():
     ([1, 2, 3, 4], [1, 2, 3, 4], {"n_breaks": -1}, r"n_breaks must be"),
     ([1, 2, 3, 4], [1, 2, 3, 4], {"holdout": 1.5}, r"holdout must be"),
     ([1, 2, 3, 4], [1, 2, 3, 4], {"n_bootstrap": -2}, r"n_bootstrap must be"),
+    ([1, 2, 3, 4], [1, 2, 3, 4], {"allow_growth": "yes"},
+     r"allow_growth must be True or False; got 'yes'"),
 ])
 def test_bad_input_raises_one_clear_error(x, y, kwargs, match):
   with pytest.raises(OfflineScalingError, match=match):

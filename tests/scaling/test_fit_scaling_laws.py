@@ -20,8 +20,10 @@ CURVE = BNSLParams(a=3000.0, b=-2e4, c0=0.2)
 
 
 def _write_store(root):
-  """Runs for one good group (8 sizes x 3 seeds), one with too few sizes, a
-  config file beside each result and an unfinished run without a return."""
+  """Runs for one good group (8 sizes x 3 seeds), one with too few sizes to
+  fit, one with too few to extrapolate (5 sizes: 3 left after the hold-out of
+  2, as many as a 0-break law's parameters), a config file beside each result
+  and an unfinished run without a return."""
   rng = np.random.default_rng(0)
   records = [
       {"env": "hopper", "algo": "bc", "expertise": 0.6, "param_count": float(p),
@@ -31,6 +33,11 @@ def _write_store(root):
       {"env": "hopper", "algo": "rci", "expertise": 0.6, "param_count": p,
        "seed": 0, "eval_return": 100.0}
       for p in (1e4, 1e5)
+  ] + [
+      {"env": "hopper", "algo": "rfi", "expertise": 0.6, "param_count": p,
+       "seed": 0, "eval_return": r}
+      for p, r in zip((2000, 6008, 20000, 60000, 200000),
+                      (230.1, 197.4, 364.0, 517.0, 540.0))
   ] + [{"env": "hopper", "algo": "bc", "expertise": 0.6, "param_count": 1e8}]
   for i, record in enumerate(records):
     run = root / f"run{i:03d}"
@@ -39,7 +46,7 @@ def _write_store(root):
     (run / "config.json").write_text(json.dumps({"lr": 1e-3}))
 
 
-def test_main_writes_fits_and_figures(tmp_path):
+def test_main_writes_fits_and_figures(tmp_path, capsys):
   results, out = tmp_path / "runs", tmp_path / "fits"
   _write_store(results)
   with flagsaver.flagsaver():
@@ -50,7 +57,8 @@ def test_main_writes_fits_and_figures(tmp_path):
 
   summary = json.loads((out / "fits.json").read_text())
   assert summary["group_by"] == ["env", "algo", "expertise"]
-  good, small = summary["fits"]
+  assert summary["allow_growth"] is False
+  good, small, few = summary["fits"]
   assert good["group"] == {"env": "hopper", "algo": "bc", "expertise": 0.6}
   assert good["n_train"] == 18 and good["n_holdout"] == 6
   assert good["holdout_rmsle"] < 0.05
@@ -61,6 +69,18 @@ def test_main_writes_fits_and_figures(tmp_path):
   assert (out / good["figure"]).stat().st_size > 0
   assert (out / good["figure"].replace(".png", ".pdf")).exists()
   assert small["group"]["algo"] == "rci" and "distinct values" in small["error"]
+  # Fitted, but no number is shown where it would extrapolate.
+  assert few["group"]["algo"] == "rfi" and few["can_extrapolate"] is False
+  held_out = [row for row in few["per_x"] if row["held_out"]]
+  assert len(held_out) == 2
+  assert all(row["predicted"] is None and row["band"] is None
+             for row in held_out)
+  assert all(row["predicted"] is not None
+             for row in few["per_x"] if not row["held_out"])
+  assert (out / few["figure"]).stat().st_size > 0
+  printed = capsys.readouterr().out
+  assert "algo=rfi, expertise=0.6: k=0" in printed
+  assert "too few sizes to extrapolate" in printed
 
 
 def test_load_records_reads_jsonl_and_csv(tmp_path):
