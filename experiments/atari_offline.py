@@ -22,9 +22,25 @@ from experiments import common, multihost
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.train import atari_run
 
+
+class _RunsParser(flags.ListParser):
+  """`--runs=1,2` -> (1, 2)."""
+
+  def parse(self, argument):
+    try:
+      return tuple(int(r) for r in super().parse(argument))
+    except ValueError:
+      raise ValueError(f"{argument!r} is not a comma-separated list of run numbers") from None
+
+
 flags.DEFINE_string("game", None, "Breakout, Enduro, MsPacman, Pong or SpaceInvaders")
 flags.DEFINE_string("source", None, "local (generated), rlu, tfds or dopamine")
 flags.DEFINE_string("data_dir", None, "where the rlu / tfds / dopamine data are")
+flags.DEFINE(_RunsParser(), "runs", None,
+             "DQN runs to read, e.g. 1,2 for a download holding runs 1 and 2 (default: 1-5)",
+             serializer=flags.CsvListSerializer(","))
+flags.DEFINE_integer("checkpoints", None,
+                     "the first N checkpoints of each run are the policies (default: 40)")
 flags.DEFINE_float("expertise", None, "expertise level in (0, 1]")
 flags.DEFINE_string("selection_rule", None, "value or rank")
 flags.DEFINE_integer("num_policies", None, "checkpoints sub-sampled at the level")
@@ -42,7 +58,8 @@ flags.DEFINE_string("workdir", "runs/atari", "where runs are written")
 flags.adopt_module_key_flags(multihost)
 F = flags.FLAGS
 
-OVERRIDES = {"game": "env", "source": "source", "data_dir": "data_dir",
+OVERRIDES = {"game": "env", "source": "source", "data_dir": "data_dir", "runs": "runs",
+             "checkpoints": "checkpoints",
              "expertise": "expertise", "selection_rule": "selection_rule",
              "num_policies": "num_policies", "num_episodes": "num_episodes",
              "width_mult": "width_mult", "steps": "train.steps",

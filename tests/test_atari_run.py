@@ -5,6 +5,7 @@ import json
 import pytest
 
 from conftest import run_script
+from synthetic import make_atari_source
 
 TINY = ["--steps=20", "--seeds=2", "--batch_size=8", "--eval_episodes=1", "--num_episodes=3",
         "--config.torso=nature", "--config.train.updates_per_call=10",
@@ -28,3 +29,21 @@ def test_atari_run_on_generated_data(tmp_path, algo):
   assert result["dataset"]["num_episodes"] == 3  # one (whole) episode per checkpoint
   key = "c=1/returns" if algo == "rci" else "returns"
   assert len(result["eval"][key]) == 2  # one list of returns per seed
+
+
+def test_partial_download_needs_and_takes_runs(tmp_path):
+  # A download of run 1, checkpoints 0-2 only: the default runs 1-5 stop with the
+  # flag to pass; --runs/--checkpoints read the part that is there.
+  make_atari_source(tmp_path / "data", checkpoints=3)
+  data = ["--source=rlu", f"--data_dir={tmp_path / 'data'}", f"--workdir={tmp_path / 'runs'}"]
+  proc = run_script("experiments.atari_cql", *data, *TINY)
+  assert proc.returncode == 1
+  errors = [l for l in proc.stderr.splitlines() if l.startswith("error: ")]
+  assert len(errors) == 1 and errors[0].startswith("error: run 2 is missing (no RL Unplugged "), errors
+  assert errors[0].endswith("): pass --runs=1 to read only the runs you have")
+  proc = run_script("experiments.atari_cql", *data, *TINY, "--runs=1", "--checkpoints=2",
+                    "--num_episodes=2", timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  (result_path,) = (tmp_path / "runs").glob("*/result.json")
+  result = json.loads(result_path.read_text())
+  assert result["selection"]["policy_ids"] == ["Pong/run_1/ckpt_0", "Pong/run_1/ckpt_1"]

@@ -45,6 +45,8 @@ def test_help(script, module, flag):
     ("experiments.atari_cql", ["--width_mult=5"], "--width_mult=5.0 must be one of"),
     ("experiments.atari_cql", ["--source=rlu"], "--source=rlu needs --data_dir"),
     ("experiments.atari_cql", ["--game=Tetris"], "unknown Atari game 'Tetris'"),
+    ("experiments.atari_cql", ["--runs=1,9"], "--runs=1,9 must name DQN runs among 1-5"),
+    ("experiments.atari_cql", ["--checkpoints=0"], "--checkpoints=0 must be >= 1"),
     ("experiments.atari_rci", ["--conditioners=a,b"], "--conditioners=a,b must be numbers"),
     ("experiments.sweep", ["--workdir=/tmp/x", "--sweep=paper"], "--sweep='paper' is not one of"),
     ("experiments.sweep", ["--workdir=/tmp/x", "--set=run.train.stepz=3"],

@@ -46,7 +46,8 @@ from etils import epath
 
 from offline_scaling.data.episodes import TMP_SUFFIX, Episode
 from offline_scaling.data.policy_table import PolicyRecord
-from offline_scaling.data.rlu_atari import NUM_RUNS, cached_policy_table, policy_id, record_of
+from offline_scaling.data.rlu_atari import (NUM_RUNS, cached_policy_table, missing_run_error,
+                                            policy_id, record_of)
 from offline_scaling.data.sources import (EpisodeRanges, find_policies, keep_episode_ranges,
                                           read_all)
 from offline_scaling.envs.atari import SCREEN_SIZE, atari_game_name
@@ -233,7 +234,8 @@ class DopamineAtariSource:
     directory = replay_dir(self.root, self.game, run)
     found = checkpoints_in(directory)
     if not found:
-      raise OfflineScalingError(f"no Dopamine replay logs in '{directory}'")
+      raise missing_run_error(run, f"no Dopamine replay logs in '{directory}'",
+                              lambda r: bool(checkpoints_in(replay_dir(self.root, self.game, r))))
 
     def compute():
       return [record_of(self.game, run, n, *summarize_checkpoint(directory, n),

@@ -104,16 +104,36 @@ def file_name(game: str, run: int, shard: int, num_shards: int) -> str:
   return f"{game}/run_{run}-{shard:05d}-of-{num_shards:05d}"
 
 
+def missing_run_error(run: int, what: str, has_run: Callable[[int], bool]) -> OfflineScalingError:
+  """The error for a DQN run with no data, naming the `--runs` that reads the runs there are.
+
+  Args:
+    run: the run asked for.
+    what: what was not found, e.g. "no Dopamine replay logs in '...'".
+    has_run: whether the data hold run r (asked for the other runs 1..NUM_RUNS).
+  """
+  present = [r for r in range(1, NUM_RUNS + 1) if r != run and has_run(r)]
+  hint = (f"pass --runs={','.join(map(str, present))} to read only the runs you have"
+          if present else "no other run is there either: check --data_dir and --game")
+  return OfflineScalingError(f"run {run} is missing ({what}): {hint}")
+
+
+def _glob_run(prefix: str, game: str, run: int) -> tuple[str, list[str]]:
+  """The pattern of one run's raw files and the files it matches, in shard order."""
+  pattern = os.path.join(prefix, game, f"run_{run}-*-of-*")
+  return pattern, sorted(f for f in tf.io.gfile.glob(pattern) if not f.endswith(TMP_SUFFIX))
+
+
 def run_files(prefix: str, game: str, run: int) -> list[str]:
   """The raw files of one run, in shard order (a downloaded subset is fine).
 
   Raises:
-    OfflineScalingError: when there are none.
+    OfflineScalingError: when there are none, naming the runs that are there.
   """
-  pattern = os.path.join(prefix, game, f"run_{run}-*-of-*")
-  files = sorted(f for f in tf.io.gfile.glob(pattern) if not f.endswith(TMP_SUFFIX))
+  pattern, files = _glob_run(prefix, game, run)
   if not files:
-    raise OfflineScalingError(f"no RL Unplugged Atari files match '{pattern}'")
+    raise missing_run_error(run, f"no RL Unplugged Atari files match '{pattern}'",
+                            lambda r: bool(_glob_run(prefix, game, r)[1]))
   return files
 
 

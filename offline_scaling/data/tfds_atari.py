@@ -30,13 +30,19 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from offline_scaling.data.policy_table import PolicyRecord
-from offline_scaling.data.rlu_atari import NUM_RUNS, cached_policy_table, record_of
+from offline_scaling.data.rlu_atari import (NUM_RUNS, cached_policy_table, missing_run_error,
+                                            record_of)
 from offline_scaling.data.sources import (EpisodeRanges, find_policies, keep_episode_ranges,
                                           read_all)
 from offline_scaling.envs.atari import atari_game_name
 from offline_scaling.errors import OfflineScalingError
 
 DATASET = "rlu_atari_checkpoints_ordered"
+
+
+def dataset_name(game: str, run: int) -> str:
+  """The tfds name of one run's dataset, e.g. `rlu_atari_checkpoints_ordered/Pong_run_1`."""
+  return f"{DATASET}/{game}_run_{run}"
 
 
 def split_name(checkpoint: int) -> str:
@@ -99,18 +105,20 @@ class TfdsAtariSource:
       OfflineScalingError: when that dataset is not prepared under `data_dir`.
     """
     if run not in self._builders:
-      name = f"{DATASET}/{self.game}_run_{run}"
+      name = dataset_name(self.game, run)
       builder = tfds.builder(name, data_dir=self.data_dir)
       if not builder.is_prepared():
-        raise OfflineScalingError(
-            f"tfds dataset '{name}' is not prepared under data_dir '{self.data_dir}'")
+        raise missing_run_error(
+            run, f"tfds dataset '{name}' is not prepared under data_dir '{self.data_dir}'",
+            lambda r: tfds.builder(dataset_name(self.game, r),
+                                   data_dir=self.data_dir).is_prepared())
       self._builders[run] = builder
     return self._builders[run]
 
   def _run_table(self, run: int) -> list[PolicyRecord]:
     builder = self.builder(run)
     splits = {int(s.removeprefix("checkpoint_")): s for s in builder.info.splits}
-    relative = f"{DATASET}/{self.game}_run_{run}/{builder.version}"
+    relative = f"{dataset_name(self.game, run)}/{builder.version}"
 
     def compute():
       records = []

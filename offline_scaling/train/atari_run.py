@@ -23,7 +23,7 @@ from offline_scaling.agents import cql, imitation
 from offline_scaling.agents.base import COMPUTE_DTYPES
 from offline_scaling.data import atari_generator
 from offline_scaling.data.dopamine_atari import DopamineAtariSource
-from offline_scaling.data.rlu_atari import RLUAtariSource
+from offline_scaling.data.rlu_atari import NUM_RUNS, RLUAtariSource
 from offline_scaling.data.tfds_atari import TfdsAtariSource
 from offline_scaling.envs import atari_game_name, make_stacked_atari_env, make_vector_env
 from offline_scaling.errors import OfflineScalingError
@@ -92,6 +92,9 @@ def validate(c: ml_collections.ConfigDict) -> None:
     raise OfflineScalingError(f"--torso={c.torso!r} must be one of {TORSOS}")
   if c.width_mult not in WIDTH_MULTS:
     raise OfflineScalingError(f"--width_mult={c.width_mult} must be one of {WIDTH_MULTS}")
+  if not c.runs or not set(c.runs) <= set(range(1, NUM_RUNS + 1)):
+    raise OfflineScalingError(f"--runs={','.join(map(str, c.runs))} must name DQN runs "
+                              f"among 1-{NUM_RUNS}")
   if c.checkpoints < 1:
     raise OfflineScalingError(f"--checkpoints={c.checkpoints} must be >= 1")
   if c.compute_dtype not in COMPUTE_DTYPES:

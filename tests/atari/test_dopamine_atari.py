@@ -103,8 +103,9 @@ def test_bad_logs_name_the_checkpoint(tmp_path):
   with pytest.raises(tf.errors.InvalidArgumentError,
                      match="OfflineScalingError: Dopamine checkpoint 1 in .* truncated or corrupt"):
     list(source.episodes(["Pong/run_1/ckpt_1"]).as_numpy_iterator())
-  with pytest.raises(OfflineScalingError, match="no Dopamine replay logs in"):
-    DopamineAtariSource(tmp_path, "pong", runs=[2]).policies()
+  with pytest.raises(OfflineScalingError, match=r"run 2 is missing \(no Dopamine replay logs in "
+                     r"'.*Pong/2/replay_logs'\): pass --runs=1 to read only the runs you have"):
+    DopamineAtariSource(tmp_path, "pong", runs=[1, 2]).policies()
 
 
 def test_missing_extra_is_named(monkeypatch, tmp_path):

@@ -232,8 +232,12 @@ def test_bad_files_name_the_file(public_file, damage, message):
 
 
 def test_missing_files_and_unknown_policies(public_file, tmp_path):
-  with pytest.raises(OfflineScalingError, match=r"no RL Unplugged Atari files match '.*run_1-\*"):
-    RLUAtariSource(tmp_path, "pong", runs=[1]).policies()
+  with pytest.raises(OfflineScalingError, match=r"run 1 is missing \(no RL Unplugged Atari files "
+                     r"match '.*run_1-\*-of-\*'\): no other run is there either: check --data_dir"):
+    RLUAtariSource(tmp_path / "empty", "pong", runs=[1]).policies()
   path, _ = public_file
+  with pytest.raises(OfflineScalingError, match=r"run 1 is missing \(.*\): pass --runs=3 to read "
+                     "only the runs you have"):
+    RLUAtariSource(path.parent.parent, "pong", runs=[1, 3]).policies()
   with pytest.raises(OfflineScalingError, match=r"'Pong/run_3/ckpt_8'\] are not among"):
     RLUAtariSource(path.parent.parent, "pong", runs=[3]).episodes(["Pong/run_3/ckpt_8"])

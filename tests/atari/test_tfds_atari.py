@@ -68,8 +68,9 @@ def test_tfds_source_equals_the_raw_source(prepared):
 
 def test_unprepared_run_and_unknown_policy(prepared):
   _, data_dir = prepared
-  with pytest.raises(OfflineScalingError, match="'rlu_atari_checkpoints_ordered/Pong_run_2' "
-                     "is not prepared"):
+  with pytest.raises(OfflineScalingError, match=r"run 2 is missing \(tfds dataset "
+                     r"'rlu_atari_checkpoints_ordered/Pong_run_2' is not prepared under data_dir "
+                     r".*\): pass --runs=1 to read only the runs you have"):
     TfdsAtariSource(data_dir, "pong", runs=[2]).policies()
   with pytest.raises(OfflineScalingError, match=r"\['Pong/run_1/ckpt_7'\] are not among"):
     TfdsAtariSource(data_dir, "pong", runs=[1]).episodes(["Pong/run_1/ckpt_7"])
