@@ -38,7 +38,10 @@ def default_config() -> ml_collections.ConfigDict:
   c.adam_eps = 1e-8
   c.max_grad_norm = 1.0
   c.compute_dtype = "float32"  # "bfloat16" on accelerators; params stay float32
-  c.eval_deterministic = False  # act by sampling, as the experts did
+  # Act by the policy's mode. Sampling from a policy imitating many experts
+  # mixes their gaits step by step: on Hopper (expertise 1.0, 320K params) the
+  # same RFI model returned 880 sampled and 1768 greedy (docs/reproduction.md).
+  c.eval_deterministic = True
   return c
 
 
