@@ -35,21 +35,37 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable
+from typing import Callable, Protocol
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import tensorflow as tf
 from etils import epath
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from tqdm import tqdm
 
 from offline_scaling.agents.base import Agent
-from offline_scaling.data.pipeline import Stream
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.train import checkpoints, distributed, runs
+from offline_scaling.train.summaries import ScalarWriter
+
+
+class Stream(Protocol):
+  """What `Trainer.train` reads: an iterator of batches (dicts of numpy arrays
+  of this process's K × B / process_count transitions) whose position can be
+  saved and restored. `data.pipeline.Stream` is the tf.data one; any object
+  with these methods (e.g. over in-memory arrays) trains as well."""
+
+  def __next__(self) -> dict: ...
+
+  def save(self, prefix: str) -> str:
+    """Writes the position under the path prefix `prefix`; returns the path written."""
+    ...
+
+  def restore(self, prefix: str) -> None:
+    """Moves the stream to the position `save(prefix)` wrote."""
+    ...
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -176,17 +192,15 @@ class Trainer:
     name = "position" if count == 1 else f"position-{index}-of-{count}"
     return str(self.run_dir / "stream" / str(step) / name)
 
-  def _log(self, name: str, record: dict, step: int, writer) -> None:
+  def _log(self, name: str, record: dict, step: int, writer: ScalarWriter | None) -> None:
     """Appends record + step to `<run_dir>/<name>.jsonl` and its numbers to
     TensorBoard; process 0 only."""
     if not self._primary:
       return
     with (self.run_dir / f"{name}.jsonl").open("a") as f:
       f.write(json.dumps(dict(record, step=step)) + "\n")
-    with writer.as_default(step=step):
-      for k, v in record.items():
-        if isinstance(v, (int, float)):
-          tf.summary.scalar(f"{name}/{k}", v)
+    writer.write(step, {f"{name}/{k}": v for k, v in record.items()
+                        if isinstance(v, (int, float))})
 
   def _resume(self, mgr, stream: Stream):
     state = self.init_state()
@@ -216,8 +230,7 @@ class Trainer:
     K = c.updates_per_call
     mgr = checkpoints.manager(self.run_dir / "checkpoints", max_to_keep=2)
     state, step = self._resume(mgr, stream)
-    writer = (tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
-              if self._primary else None)
+    writer = ScalarWriter(self.run_dir / "tensorboard") if self._primary else None
     summary = dict(steps=step, data_exhausted=False, metrics={}, eval={})
 
     def fetch():   # None once a one-pass stream cannot fill a whole call, on any process

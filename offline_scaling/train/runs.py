@@ -8,8 +8,6 @@ import json
 import ml_collections
 from etils import epath
 
-from offline_scaling.data.policy_table import write_json_atomic
-
 RESULT_NAME = "result.json"
 
 
@@ -54,7 +52,10 @@ def read_result(run_dir: str | epath.Path) -> dict | None:
 
 def write_result(run_dir: str | epath.Path, record: dict) -> epath.Path:
   """Writes the run's result atomically, once: an existing result is never replaced."""
+  # Imported here: `data` loads TensorFlow, and the loop (which imports this
+  # module) runs without it.
+  from offline_scaling.data import policy_table  # pylint: disable=g-import-not-at-top
   path = epath.Path(run_dir) / RESULT_NAME
   if not path.exists():
-    write_json_atomic(path, record)
+    policy_table.write_json_atomic(path, record)
   return path

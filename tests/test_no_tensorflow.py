@@ -1,0 +1,97 @@
+"""nets, agents and the training loop import and train without TensorFlow
+(accelerator images often have JAX and no TensorFlow)."""
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO
+
+# An import hook, as if TensorFlow were not installed: `import tensorflow` fails
+# and `importlib.util.find_spec("tensorflow")` (how etils and others ask) is None.
+# Not sys.modules["tensorflow"] = None, which code that swaps sys.modules entries
+# (offline_scaling._tfp does) could undo.
+_TRAIN_WITHOUT_TF = r"""
+import importlib.abc
+import sys
+
+
+class WithoutTensorFlow(importlib.abc.MetaPathFinder):
+  # Finds what the finders it wraps find, except TensorFlow and its submodules.
+
+  def __init__(self, finders):
+    self.finders = finders
+
+  def find_spec(self, name, path=None, target=None):
+    if name.split(".")[0] == "tensorflow":
+      return None
+    for finder in self.finders:
+      spec = finder.find_spec(name, path, target)
+      if spec is not None:
+        return spec
+    return None
+
+
+sys.meta_path[:] = [WithoutTensorFlow(list(sys.meta_path))]
+
+import json
+import pathlib
+
+import numpy as np
+
+import offline_scaling.nets  # noqa: F401
+from offline_scaling.agents import imitation
+from offline_scaling.train import loop
+
+
+class Batches:
+  # In-memory batches with the stream interface of `loop.Trainer.train`.
+
+  def __init__(self, batches):
+    self.batches, self.read = batches, 0
+
+  def __iter__(self):
+    return self
+
+  def __next__(self):
+    if self.read == len(self.batches):
+      raise StopIteration
+    self.read += 1
+    return self.batches[self.read - 1]
+
+  def save(self, prefix):
+    pathlib.Path(prefix).parent.mkdir(parents=True, exist_ok=True)
+    pathlib.Path(prefix).write_text(str(self.read))
+    return prefix
+
+  def restore(self, path):
+    self.read = int(pathlib.Path(path).read_text())
+
+
+config = loop.default_config()
+config.update(steps=200, batch_size=32, updates_per_call=10, log_every=10, checkpoint_every=100)
+rng = np.random.default_rng(0)
+batches = []
+for _ in range(config.steps // config.updates_per_call):
+  obs = rng.normal(size=(loop.stream_batch_size(config), 4)).astype(np.float32)
+  batches.append(dict(obs=obs, action=(obs[:, 0] > 0).astype(np.int32)))  # a learnable rule
+agent_config = imitation.default_config()
+agent_config.param_count = 2_000
+trainer = loop.Trainer(imitation.make_agent(4, 2, agent_config), config, sys.argv[1])
+state, summary = trainer.train(Batches(batches), progress=False)
+losses = [json.loads(l)["loss"] for l in open(f"{sys.argv[1]}/metrics.jsonl")]
+print(json.dumps(dict(steps=summary["steps"], first_loss=losses[0], last_loss=losses[-1],
+                      tensorflow_loaded="tensorflow" in sys.modules)))
+"""
+
+
+def test_nets_agents_and_loop_train_without_tensorflow(tmp_path):
+  proc = subprocess.run([sys.executable, "-c", _TRAIN_WITHOUT_TF, str(tmp_path / "run")],
+                        cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  out = json.loads(proc.stdout.splitlines()[-1])
+  assert not out["tensorflow_loaded"]
+  assert out["steps"] == 200
+  assert out["last_loss"] < 0.5 * out["first_loss"]
+  assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["100", "200"]
+  assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
