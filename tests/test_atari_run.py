@@ -39,7 +39,8 @@ def test_partial_download_needs_and_takes_runs(tmp_path):
   proc = run_script("experiments.atari_cql", *data, *TINY)
   assert proc.returncode == 1
   errors = [l for l in proc.stderr.splitlines() if l.startswith("error: ")]
-  assert len(errors) == 1 and errors[0].startswith("error: run 2 is missing (no RL Unplugged "), errors
+  assert len(errors) == 1, proc.stderr[-3000:]
+  assert errors[0].startswith("error: run 2 is missing (no RL Unplugged Atari files match ")
   assert errors[0].endswith("): pass --runs=1 to read only the runs you have")
   proc = run_script("experiments.atari_cql", *data, *TINY, "--runs=1", "--checkpoints=2",
                     "--num_episodes=2", timeout=600)
