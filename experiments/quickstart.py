@@ -1,12 +1,12 @@
 r"""A real, small version of the whole study on Hopper, then its report.
 
-    python -m experiments.quickstart                    # ~8 min on a 2-core CPU
+    python -m experiments.quickstart                    # ~15 min on a 2-core CPU
     python -m experiments.quickstart --preset=smoke     # the same, toy-sized: ~3 min
 
 Trains PPO experts (bang-bang Hopper) and keeps a checkpoint every 20k env
 steps as a zoo of graded skill, rolls every checkpoint out into episode shards,
-builds datasets at three expertise levels, trains RFI and RCI at four model
-sizes with several vmapped seeds each, evaluates them in the real env, fits a
+builds datasets at three expertise levels, trains RFI and RCI at five model
+sizes with several vmapped seeds each until the largest has flattened, evaluates them in the real env, fits a
 BNSL to return vs size with the largest size held out, and writes the report.
 Everything lands under --workdir; re-running resumes where it stopped. The
 grid is the `quickstart` (or `smoke`) sweep of offline_scaling/study/grid.py:
@@ -40,7 +40,7 @@ def main(_):
     print(f"  {r.env} {r.algo.upper():3s} expertise {r.expertise:.1f}: return "
           f"{r.eval_return:7.1f} ± {r.eval_return_std:5.1f}   best expert "
           f"{r.best_expert_value:7.1f}   ratio {r.vs_best_expert:.2f}")
-  print(f"\nreport: {out.path}")
+  print(f"\n{report.headline_sentence(out.headline)} Report: {out.path}")
 
 
 if __name__ == "__main__":

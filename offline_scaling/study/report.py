@@ -42,16 +42,34 @@ def headline_table(df: pd.DataFrame) -> pd.DataFrame:
   return out.reset_index(drop=True)
 
 
+# A ratio to the best expert within this band counts as "tracks the best expert".
+TRACKS = (0.8, 1.2)
+
+
+def _verdict(g: pd.DataFrame) -> str:
+  """What one (env, algo)'s ratios to the best expert say, level by level."""
+  above = [f"{e:g}" for e, r in zip(g.expertise, g.vs_best_expert) if r > TRACKS[1]]
+  below = [f"{e:g}" for e, r in zip(g.expertise, g.vs_best_expert) if r < TRACKS[0]]
+  if not (above or below):
+    return f"tracks the best expert at every level (within {TRACKS[0]:g}–{TRACKS[1]:g}×)"
+  parts = ([f"exceeds the best expert by more than {TRACKS[1]:g}× at expertise "
+            f"{', '.join(above)}"] if above else [])
+  parts += ([f"falls below {TRACKS[0]:g}× of the best expert at expertise {', '.join(below)}"]
+            if below else [])
+  return " and ".join(parts)
+
+
 def headline_sentence(head: pd.DataFrame) -> str:
-  """One sentence: performance at scale against the best expert, per level."""
+  """One sentence: performance at scale against the best expert, per level,
+  and what that says (`TRACKS`)."""
   parts = []
   for (env, algo), g in head.groupby(["env", "algo"]):
-    ratios = ", ".join(f"{r.vs_best_expert:.2f}" for r in g.sort_values("expertise").itertuples())
-    levels = ", ".join(f"{e:g}" for e in sorted(g["expertise"]))
-    parts.append(f"{env} {algo.upper()} reaches {ratios} of the best expert's value at "
-                 f"expertise {levels}")
-  return ("At the largest size, " + "; ".join(parts) + " — performance at scale tracks the "
-          "quality of the best expert in the data.")
+    g = g.sort_values("expertise")
+    ratios = ", ".join(f"{r:.2f}" for r in g.vs_best_expert)
+    levels = ", ".join(f"{e:g}" for e in g.expertise)
+    parts.append(f"{env} {algo.upper()} reaches {ratios}× the best expert's value at "
+                 f"expertise {levels}: it {_verdict(g)}")
+  return "At the largest size, " + "; ".join(parts) + "."
 
 
 def gains_summary(gains: pd.DataFrame) -> list[str]:
@@ -168,12 +186,12 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
 
 
 def publish(report_dir: str | epath.Path, dest: str | epath.Path) -> epath.Path:
-  """Copies a report's markdown, PNG figures and `results.csv` (no PDFs, no
+  """Copies a report's markdown, PNG figures and CSV tables (no PDFs, no
   fit JSON) to `dest`, keeping the relative layout its links use."""
   src, dest = epath.Path(report_dir), epath.Path(dest)
   if not (src / "report.md").exists():
     raise OfflineScalingError(f"{src / 'report.md'} does not exist: write the report first")
-  for f in [src / "report.md", src / "results.csv", *src.glob("*.png"),
+  for f in [src / "report.md", *src.glob("*.csv"), *src.glob("*.png"),
             *src.glob("bnsl/*.png")]:
     target = dest / f.relative_to(src)
     target.parent.mkdir(parents=True, exist_ok=True)

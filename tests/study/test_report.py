@@ -8,6 +8,7 @@ evals.jsonl) plus the sweep's point.json; their returns follow a known law
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -152,3 +153,17 @@ def test_publish_copies_markdown_figures_and_csv_only(store, tmp_path):
 def test_an_empty_workdir_is_named(tmp_path):
   with pytest.raises(OfflineScalingError, match="no sweep has run in"):
     results.load_results(tmp_path)
+
+
+@pytest.mark.parametrize("ratios, verdict", [
+    ((1.0, 0.9, 1.1), "tracks the best expert at every level"),
+    ((1.8, 1.0, 0.9), "exceeds the best expert by more than 1.2× at expertise 0.4."),
+    ((1.3, 1.0, 0.5), "exceeds the best expert by more than 1.2× at expertise 0.4 and falls "
+                      "below 0.8× of the best expert at expertise 1."),
+])
+def test_the_headline_says_what_the_ratios_say(ratios, verdict):
+  head = pd.DataFrame(dict(env="hopper", algo="rfi", expertise=LEVELS, vs_best_expert=ratios))
+  sentence = report.headline_sentence(head)
+  assert sentence.startswith("At the largest size, hopper RFI reaches "
+                             + ", ".join(f"{r:.2f}" for r in ratios))
+  assert verdict in sentence
