@@ -13,7 +13,8 @@ from offline_scaling.study import best_experts, grid, stages, sweep
 def smoke(tmp_path_factory):
   workdir = tmp_path_factory.mktemp("smoke")
   config = grid.get_sweep("smoke")
-  sweep.run_sweep(config, workdir, stage="collect", log=lambda _: None)
+  for stage in ("experts", "collect"):
+    sweep.run_sweep(config, workdir, stage=stage, log=lambda _: None)
   return config, workdir
 
 
