@@ -71,7 +71,8 @@ def make_update(loss: Callable, optimizer: optax.GradientTransformation
 
 
 def validate_settings(config, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = (),
-                      counts: tuple[str, ...] = (), unit: tuple[str, ...] = ()) -> None:
+                      counts: tuple[str, ...] = (), unit: tuple[str, ...] = (),
+                      widths: tuple[str, ...] = ()) -> None:
   """Checks an agent config; one `OfflineScalingError` naming the field.
 
   Args:
@@ -80,6 +81,7 @@ def validate_settings(config, positive: tuple[str, ...] = (), non_negative: tupl
     non_negative: fields that must be finite numbers >= 0.
     counts: fields that must be integers >= 1.
     unit: fields that must lie in [0, 1].
+    widths: fields that must be sequences of integers >= 1 (layer widths).
   """
   def number(field):
     value = config[field]
@@ -95,6 +97,9 @@ def validate_settings(config, positive: tuple[str, ...] = (), non_negative: tupl
   for field in counts:
     if not (isinstance(config[field], int) and config[field] >= 1):
       raise OfflineScalingError(f"agent setting {field}={config[field]!r} must be an integer >= 1")
+  for field in widths:
+    if not all(isinstance(w, int) and w >= 1 for w in config[field]):
+      raise OfflineScalingError(f"agent setting {field}={config[field]!r} must be widths >= 1")
   if "compute_dtype" in config and config.compute_dtype not in COMPUTE_DTYPES:
     raise OfflineScalingError(
         f"agent setting compute_dtype={config.compute_dtype!r} must be one of {COMPUTE_DTYPES}")

@@ -23,7 +23,7 @@ from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets import MLP
 from offline_scaling.nets.return_embedding import (EMBED_DIM, normalized_return,
                                                    square_wave_embedding)
-from offline_scaling.nets.sizing import mlp_for_param_count
+from offline_scaling.nets.sizing import hidden_widths
 
 ALGOS = ("bc", "rfi", "rci")
 
@@ -50,18 +50,13 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   if config.algo not in ALGOS:
     raise OfflineScalingError(f"algo {config.algo!r} is not one of {ALGOS}")
   validate_settings(config, positive=("learning_rate", "adam_eps", "max_grad_norm"),
-                    counts=("param_count",))
-  if not all(isinstance(w, int) and w >= 1 for w in config.hidden):
-    raise OfflineScalingError(f"agent setting hidden={config.hidden!r} must be widths >= 1")
+                    counts=("param_count",), widths=("hidden",))
 
 
 def make_head(in_dim: int, num_actions: int, config: ml_collections.ConfigDict) -> MLP:
   """The policy MLP (ReLU) on in_dim inputs: `config.hidden` if given, else
   width ≈ 256 × depth sized for `config.param_count`."""
-  hidden = tuple(config.hidden)
-  if not hidden:
-    depth, width = mlp_for_param_count(config.param_count, in_dim, num_actions)
-    hidden = (width,) * depth
+  hidden = hidden_widths(config.param_count, in_dim, num_actions, config.hidden)
   return MLP(hidden + (num_actions,), activation=nn.relu,
              output_scale=1.0, dtype=jnp.dtype(config.compute_dtype))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -53,6 +54,23 @@ def mlp_for_param_count(target: int, obs_dim: int, num_actions: int) -> tuple[in
   best = min((w for w in (width - 1, width, width + 1) if w >= 1),
              key=lambda w: abs(count(depth, w) - target))
   return depth, best
+
+
+def hidden_widths(target: int, in_dim: int, out_dim: int,
+                  explicit: Sequence[int] = ()) -> tuple[int, ...]:
+  """Hidden widths of an MLP from `in_dim` inputs to `out_dim` outputs:
+  `explicit` if given, else `depth` layers of `width` from `mlp_for_param_count`.
+
+  Examples:
+    >>> hidden_widths(100_000, 15, 8)        # Hopper: obs 15, 2^3 actions
+    (304, 304)
+    >>> hidden_widths(100_000, 15, 8, (64, 64))
+    (64, 64)
+  """
+  if explicit:
+    return tuple(explicit)
+  depth, width = mlp_for_param_count(target, in_dim, out_dim)
+  return (width,) * depth
 
 
 def tree_param_count(params) -> int:
