@@ -96,6 +96,7 @@ class DatasetStats:
 
   Attributes:
     g_min, g_max: smallest / largest trajectory return.
+    r_min, r_max: smallest / largest one-step reward (CQL scales rewards by them).
     num_episodes, num_transitions: sizes (bad episodes skipped excluded).
     rfi_threshold: the return at or above which an episode is in the top
       `rfi_fraction` (the (1 − fraction) quantile, 'higher' interpolation).
@@ -104,6 +105,8 @@ class DatasetStats:
   """
   g_min: float
   g_max: float
+  r_min: float
+  r_max: float
   num_episodes: int
   num_transitions: int
   rfi_threshold: float
@@ -172,7 +175,7 @@ def explain_read_error(source: EpisodeSource, policy_ids: Sequence[str],
 def dataset_stats(source: EpisodeSource, policy_ids: Sequence[str],
                   episode_ranges: EpisodeRanges | None = None,
                   rfi_fraction: float = 0.1, skip_bad_episodes: bool = False) -> DatasetStats:
-  """One pass over the selected episodes: returns, lengths, bad episodes, table check.
+  """One pass over the selected episodes: returns, reward range, lengths, bad episodes, table check.
 
   Raises:
     OfflineScalingError: naming the file and record of the first bad episode
@@ -182,7 +185,8 @@ def dataset_stats(source: EpisodeSource, policy_ids: Sequence[str],
   ds = source.episodes(policy_ids, episode_ranges).map(
       lambda ep: dict(policy_id=ep["policy_id"], index=ep["episode_index"],
                       episode_return=ep["episode_return"], length=tf.shape(ep["actions"])[0],
-                      problem=episode_problem(ep)),
+                      reward_min=tf.reduce_min(ep["rewards"]),
+                      reward_max=tf.reduce_max(ep["rewards"]), problem=episode_problem(ep)),
       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   rows = _read(ds, source, policy_ids)
   table = {p.policy_id: p for p in source.policies()}
@@ -201,6 +205,8 @@ def dataset_stats(source: EpisodeSource, policy_ids: Sequence[str],
         f"the selected policies ({len(policy_ids)}) have no (good) episodes in the given ranges")
   returns = np.asarray([r["episode_return"] for r in good], np.float64)
   return DatasetStats(g_min=float(returns.min()), g_max=float(returns.max()),
+                      r_min=float(min(r["reward_min"] for r in good)),
+                      r_max=float(max(r["reward_max"] for r in good)),
                       num_episodes=len(returns),
                       num_transitions=int(sum(r["length"] for r in good)),
                       rfi_threshold=float(np.quantile(returns, 1.0 - rfi_fraction,
