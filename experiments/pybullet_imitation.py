@@ -1,12 +1,14 @@
-r"""Shared launcher of the PyBullet imitation runs (`pybullet_bc`, `pybullet_rfi`, `pybullet_rci`).
+r"""Shared launcher of the PyBullet runs (`pybullet_bc`, `pybullet_rfi`, `pybullet_rci`,
+`pybullet_cql`).
 
     python -m experiments.pybullet_bc --data=runs/episodes --env=hopper \
         --expertise=0.6 --param_count=1000000 --steps=100000 --seeds=8 --workdir=runs/bc
 
 Flags override the config file (`--config`, default
-`experiments/configs/pybullet_imitation.py`); everything is validated before
-any work starts. The run lives in `<workdir>/<run_id>/` (run id = hash of the
-config) and resumes after a kill with the same command. With
+`experiments/configs/pybullet_imitation.py`, or `pybullet_cql.py` for CQL);
+everything is validated before any work starts. The run lives in
+`<workdir>/<run_id>/` (run id = hash of the config) and resumes after a kill
+with the same command. With
 `--coordinator_address/--num_processes/--process_id` (or `--distributed`) it is
 one process of a multi-host run: docs/multihost.md.
 """
@@ -18,7 +20,7 @@ from ml_collections import config_flags
 
 from experiments import common, multihost
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.train import pybullet_imitation
+from offline_scaling.study.grid import pybullet_module
 
 flags.DEFINE_string("data", None, "collection directory (policy_table.json + shards)")
 flags.DEFINE_string("env", None, "halfcheetah, hopper, walker2d or ant")
@@ -48,20 +50,23 @@ OVERRIDES = {"data": "data", "env": "env", "expertise": "expertise",
 
 
 def define_config(algo: str):
-  config_flags.DEFINE_config_file(
-      "config", f"experiments/configs/pybullet_imitation.py:{algo}", "run config")
+  path = ("experiments/configs/pybullet_cql.py" if algo == "cql"
+          else f"experiments/configs/pybullet_imitation.py:{algo}")
+  config_flags.DEFINE_config_file("config", path, "run config")
 
 
-def apply_flags(config, algo: str):
+def apply_flags(config, algo: str, overrides: dict[str, str]):
   if config.agent.algo != algo:
     raise OfflineScalingError(f"--config is for '{config.agent.algo}', this script trains '{algo}'")
-  return common.apply_overrides(config, F, OVERRIDES)
+  return common.apply_overrides(config, F, overrides)
 
 
-def main_for(algo: str):
+def main_for(algo: str, extra_overrides: dict[str, str] | None = None):
+  """The script's main: flags (OVERRIDES and the script's own `extra_overrides`)
+  onto the config, then the run of `algo`'s train module."""
   def main(_):
     multihost.initialize()
-    config = apply_flags(F.config, algo)
-    result = pybullet_imitation.run(config, F.workdir)
+    config = apply_flags(F.config, algo, {**OVERRIDES, **(extra_overrides or {})})
+    result = pybullet_module(algo).run(config, F.workdir)
     common.print_result(result, F.workdir)
   return main

@@ -25,10 +25,10 @@ import itertools
 import ml_collections
 
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.train import atari_run, pybullet_imitation, runs
+from offline_scaling.train import atari_run, pybullet_cql, pybullet_imitation, runs
 
 DOMAINS = ("pybullet", "atari")
-ALGOS = {"pybullet": ("bc", "rfi", "rci"), "atari": ("cql", "rci")}
+ALGOS = {"pybullet": ("bc", "rfi", "rci", "cql"), "atari": ("cql", "rci")}
 PAPER_CONDITIONERS = (0.5, 0.75, 1.0, 1.25, 1.5)
 
 
@@ -221,11 +221,16 @@ def _flatten(config: ml_collections.ConfigDict, prefix: str = "") -> dict:
   return out
 
 
+def pybullet_module(algo: str):
+  """The train module of a PyBullet run of `algo`: `pybullet_cql` or `pybullet_imitation`."""
+  return pybullet_cql if algo == "cql" else pybullet_imitation
+
+
 def run_config(sweep: ml_collections.ConfigDict, point: Point,
                data_dir: str = "") -> ml_collections.ConfigDict:
   """The full run config of `point` (PyBullet: `data_dir` is the collection)."""
   if sweep.domain == "pybullet":
-    c = pybullet_imitation.default_config()
+    c = pybullet_module(point.algo).default_config()
     c.data = data_dir
     c.agent.algo = point.algo
     c.agent.param_count = int(point.size)

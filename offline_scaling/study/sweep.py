@@ -28,7 +28,7 @@ from etils import epath
 from offline_scaling.data.policy_table import write_json_atomic
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.study import grid, stages
-from offline_scaling.train import atari_run, pybullet_imitation, runs
+from offline_scaling.train import atari_run, runs
 
 STAGES = ("all", "experts", "collect", "train")
 POINT_NAME = "point.json"
@@ -95,7 +95,8 @@ def run_point(domain: str, config: dict, workdir: str, run_id: str) -> dict | No
       fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
       return None
-    train = pybullet_imitation.run if domain == "pybullet" else atari_run.run
+    train = (grid.pybullet_module(config["agent"]["algo"]).run if domain == "pybullet"
+             else atari_run.run)
     return train(ml_collections.ConfigDict(config), runs_dir(workdir), progress=False,
                  run_id=run_id)
 

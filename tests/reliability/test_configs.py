@@ -24,16 +24,18 @@ from offline_scaling.agents.base import COMPUTE_DTYPES
 from offline_scaling.data import pipeline
 from offline_scaling.data.expertise import RULES, select_policies
 from offline_scaling.data.policy_table import PolicyRecord
-from offline_scaling.train import atari_run, pybullet_imitation
+from offline_scaling.train import atari_run, pybullet_cql, pybullet_imitation
 
 CONFIGS = {
     "bc": lambda: _with_data(pybullet_imitation.default_config()),
     "rci": lambda: _with_data(pybullet_imitation.default_config(), algo="rci"),
     "cql": lambda: atari_run.default_config("cql"),
     "atari_rci": lambda: atari_run.default_config("rci"),
+    "pybullet_cql": lambda: _with_data(pybullet_cql.default_config(), algo="cql"),
 }
 VALIDATE = {"bc": pybullet_imitation.validate, "rci": pybullet_imitation.validate,
-            "cql": atari_run.validate, "atari_rci": atari_run.validate}
+            "cql": atari_run.validate, "atari_rci": atari_run.validate,
+            "pybullet_cql": pybullet_cql.validate}
 
 
 def _with_data(c, algo="bc"):
@@ -156,6 +158,8 @@ def test_batch_not_divisible_by_devices_is_refused_before_any_work(tmp_path):
     ("bc", "agent.learning_rate", float("nan"), "learning_rate"),
     ("bc", "episode_position", "end", "episode_position"),
     ("rci", "train.eval_every", -10, "eval_every"),
+    ("pybullet_cql", "stream.gamma", 1.0, "gamma=1.0 must be < 1"),
+    ("pybullet_cql", "agent.hidden", (64, 0), "hidden=\\(64, 0\\) must be widths"),
 ])
 def test_named_combinations(name, path, value, message):
   config = CONFIGS[name]()

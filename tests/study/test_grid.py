@@ -7,7 +7,7 @@ import pytest
 
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.study import grid
-from offline_scaling.train import atari_run, pybullet_imitation
+from offline_scaling.train import atari_run, pybullet_cql
 
 from tests.conftest import REPO
 
@@ -31,7 +31,7 @@ def test_ids_are_distinct_and_every_run_config_validates(name, tmp_path):
   for p in points[:: max(1, len(points) // 12)]:
     config = grid.run_config(sweep, p, str(tmp_path))
     if sweep.domain == "pybullet":
-      pybullet_imitation.validate(config)
+      grid.pybullet_module(p.algo).validate(config)
       assert config.agent.param_count == p.size and config.agent.algo == p.algo
     else:
       atari_run.validate(config)
@@ -70,10 +70,31 @@ def test_bad_sweeps_are_refused_with_the_field_named():
   with pytest.raises(OfflineScalingError, match=r"--task_index=3 must lie in \[0, --num_tasks=3\)"):
     grid.partition([1, 2], 3, 3)
   sweep = grid.get_sweep("smoke")
-  sweep.algos = ("rci", "cql")
-  with pytest.raises(OfflineScalingError, match=r"algos \['cql'\] are not pybullet"):
+  sweep.algos = ("rci", "iql")
+  with pytest.raises(OfflineScalingError, match=r"algos \['iql'\] are not pybullet"):
     grid.points(sweep)
   sweep = grid.get_sweep("smoke")
   sweep.sizes = (500, 1000)
   with pytest.raises(OfflineScalingError, match="sizes .* must be >= 1,000"):
     grid.points(sweep)
+
+
+@pytest.mark.parametrize("name", ["pybullet_repro", "smoke"])
+def test_pybullet_sweeps_take_cql(name, tmp_path):
+  from experiments.common import load_sweep
+  sweep = load_sweep(name, ["algos=('rfi', 'rci', 'cql')"])
+  points = grid.points(sweep)
+  cql_points = [p for p in points if p.algo == "cql"]
+  assert len(cql_points) == len(points) // 3 == len(sweep.expertise) * len(sweep.sizes)
+  ids = {grid.point_id(sweep, p) for p in points}
+  assert len(ids) == len(points)
+  rfi = next(p for p in points if p.algo == "rfi")
+  before = grid.point_id(grid.get_sweep(name), rfi)   # adding CQL leaves the others' ids alone
+  assert grid.point_id(sweep, rfi) == before
+  for p in cql_points:
+    config = grid.run_config(sweep, p, str(tmp_path))
+    assert grid.pybullet_module(p.algo) is pybullet_cql
+    pybullet_cql.validate(config)
+    assert config.agent.algo == "cql" and config.agent.alpha == 0.1
+    assert config.agent.num_atoms == 51 and config.agent.param_count == p.size
+    assert config.train.steps == sweep.run.train.steps and config.conditioners == (1.0,)
