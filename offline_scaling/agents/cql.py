@@ -75,7 +75,9 @@ def mlp_config() -> ml_collections.ConfigDict:
   c.hidden = ()               # explicit torso widths instead (e.g. (256,) * 2); () = sized
   c.compute_dtype = "float32"
   c.learning_rate = 3e-4
-  c.target_update_period = 1_000
+  # Copied 4x as often as at 1,000: on 6 Hopper PPO checkpoints (20k updates,
+  # 100K size, 2 seeds × 10 episodes) greedy returns 1052 against 897.
+  c.target_update_period = 250
   c.eval_deterministic = True
   return c
 
