@@ -1,19 +1,25 @@
-"""What the benchmarks share: a description of the machine and synthetic shards."""
+"""What the benchmarks share: a description of the machine, its matmul peak,
+XLA's FLOP count of an update, and synthetic shards.
+
+Only `make_data` needs TensorFlow (it imports `offline_scaling.data` when
+called), so `benchmarks.device_check` runs where JAX is installed and
+TensorFlow is not.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
+import time
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 from absl import logging
 from etils import epath
 
-from offline_scaling.data import episodes as ep_lib
-from offline_scaling.data import policy_table
-from offline_scaling.data.sources import PybulletSource
-
 OBS_DIM, NUM_ACTIONS = 26, 64  # HalfCheetah with bang-bang actions
+ATARI_OBS, ATARI_ACTIONS = (84, 84, 4), 6  # 4 stacked 84×84 frames; Pong's actions
 
 
 def quiet() -> None:
@@ -32,8 +38,43 @@ def machine() -> str:
   return f"{name}, {os.cpu_count()} cores"
 
 
-def make_data(root: epath.Path, episodes: int = 200, length: int = 1000) -> PybulletSource:
-  """Real shards of random HalfCheetah-sized episodes (20 policies)."""
+def matmul_peak_gflops(n: int = 2048, repeats: int = 10, dtype=jnp.float32) -> float:
+  """This machine's matmul peak in GFLOP/s: 2n³ over the median time of a jitted
+  n × n by n × n product of normal `dtype` matrices (JAX's default precision)."""
+  a = jax.random.normal(jax.random.PRNGKey(0), (n, n), dtype)
+  f = jax.jit(lambda x: x @ x)
+  f(a).block_until_ready()
+  times = []
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    f(a).block_until_ready()
+    times.append(time.perf_counter() - t0)
+  return 2 * n ** 3 / np.median(times) / 1e9
+
+
+def update_flops(agent, states, stream_batch: dict, batch_size: int) -> float:
+  """XLA's FLOP count of one update of one seed (a scan body is counted only
+  once by XLA, so the update is compiled on its own).
+
+  Args:
+    agent: the algorithm (`agents.base.Agent` or CQL's).
+    states: the Trainer's states, seeds stacked on axis 0.
+    stream_batch: a stream batch (its first `batch_size` rows are used).
+    batch_size: transitions per update.
+  """
+  state = jax.tree.map(lambda x: x[0], states)
+  batch = {k: v[:batch_size] for k, v in stream_batch.items()}
+  cost = jax.jit(agent.update).lower(state, batch).compile().cost_analysis()
+  return (cost[0] if isinstance(cost, list) else cost)["flops"]
+
+
+def make_data(root: epath.Path, episodes: int = 200, length: int = 1000):
+  """Real shards of random HalfCheetah-sized episodes (20 policies); a `PybulletSource`."""
+  # TensorFlow is imported here, by the one helper that needs it.
+  from offline_scaling.data import episodes as ep_lib  # pylint: disable=g-import-not-at-top
+  from offline_scaling.data import policy_table  # pylint: disable=g-import-not-at-top
+  from offline_scaling.data.sources import PybulletSource  # pylint: disable=g-import-not-at-top
+
   rng = np.random.default_rng(0)
   records = []
   for p in range(20):

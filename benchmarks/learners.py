@@ -22,12 +22,12 @@ import tempfile
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 from etils import epath
 
-from benchmarks.common import NUM_ACTIONS, OBS_DIM, machine, make_data, quiet
+from benchmarks.common import (ATARI_ACTIONS, ATARI_OBS, NUM_ACTIONS, OBS_DIM, machine,
+                               make_data, matmul_peak_gflops, quiet, update_flops)
 from offline_scaling.agents import cql, imitation
 from offline_scaling.data import pipeline
 from offline_scaling.nets.sizing import tree_param_count
@@ -46,27 +46,6 @@ flags.DEFINE_integer("num_seeds", 8, "seeds for the vmap check")
 flags.DEFINE_string("out", "benchmarks/out", "output directory")
 F = flags.FLAGS
 PEAK_GFLOPS = 0.0  # measured at start
-
-
-def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
-  a = jnp.ones((n, n), jnp.float32)
-  f = jax.jit(lambda x: x @ x)
-  f(a).block_until_ready()
-  times = []
-  for _ in range(repeats):
-    t0 = time.perf_counter()
-    f(a).block_until_ready()
-    times.append(time.perf_counter() - t0)
-  return 2 * n ** 3 / np.median(times) / 1e9
-
-
-def update_flops(agent, states, stream_batch: dict, batch_size: int) -> float:
-  """XLA's FLOP count of one update of one seed (a scan body is counted only
-  once by XLA, so the update is compiled on its own)."""
-  state = jax.tree.map(lambda x: x[0], states)
-  batch = {k: v[:batch_size] for k, v in stream_batch.items()}
-  cost = jax.jit(agent.update).lower(state, batch).compile().cost_analysis()
-  return (cost[0] if isinstance(cost, list) else cost)["flops"]
 
 
 def time_trainer(source, agent, stream_config, batch_size: int, num_seeds: int,
@@ -141,7 +120,8 @@ def atari_rows(tmp: epath.Path, peak: float) -> dict:
   for torso in F.torsos:
     config.torso = "nature" if torso == "nature" else "impala"
     config.width_mult = 1.0 if torso == "nature" else float(torso)
-    agent = cql.make_agent(atari_run.make_torso(config), (84, 84, 4), 6, config.agent)
+    agent = cql.make_agent(atari_run.make_torso(config), ATARI_OBS, ATARI_ACTIONS,
+                           config.agent)
     stream = pipeline.default_config()
     stream.update(algo="cql", frame_stack=4, shuffle_block=2048)
     r = time_trainer(source, agent, stream, batch, 1, updates, config.train.updates_per_call,

@@ -11,7 +11,8 @@ import jax
 import numpy as np
 
 from conftest import REPO
-from offline_scaling.train import checkpoints
+from offline_scaling.agents import imitation
+from offline_scaling.train import checkpoints, loop
 from synthetic import make_source
 
 
@@ -77,6 +78,25 @@ def test_killed_run_resumes_bit_identically(tmp_path):
   assert steps == list(range(10, 401, 10))
   result = json.loads((run_dir / "result.json").read_text())
   assert result["steps"] == 400 and result["samples_seen"] == 400 * 32
+
+
+def test_update_takes_a_device_batch_as_it_lies(tmp_path):
+  """`update` trains on `device_batch(b)` (already [K, B, ...] on the devices) as on `b`."""
+  config = loop.default_config()
+  config.update(steps=3, batch_size=8, num_seeds=2, updates_per_call=3, log_every=3,
+                checkpoint_every=3)
+  agent_config = imitation.default_config()
+  agent_config.param_count = 1_000
+  trainer = loop.Trainer(imitation.make_agent(4, 2, agent_config), config, tmp_path)
+  rng = np.random.default_rng(0)
+  batch = dict(obs=rng.normal(size=(24, 4)).astype(np.float32),
+               action=rng.integers(0, 2, 24).astype(np.int32))
+  on_device = trainer.device_batch(batch)
+  assert on_device["obs"].shape == (3, 8, 4) and on_device["action"].shape == (3, 8)
+  from_host, _ = trainer.update(trainer.init_state(), batch)
+  from_device, _ = trainer.update(trainer.init_state(), on_device)
+  for a, b in zip(jax.tree.leaves(from_host.params), jax.tree.leaves(from_device.params)):
+    np.testing.assert_array_equal(a, b)
 
 
 INIT_MANY = """

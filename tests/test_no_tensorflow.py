@@ -6,34 +6,10 @@ import subprocess
 import sys
 
 from conftest import REPO
+from hidden_packages import hide
 
-# An import hook, as if TensorFlow were not installed: `import tensorflow` fails
-# and `importlib.util.find_spec("tensorflow")` (how etils and others ask) is None.
-# Not sys.modules["tensorflow"] = None, which code that swaps sys.modules entries
-# (offline_scaling._tfp does) could undo.
-_TRAIN_WITHOUT_TF = r"""
-import importlib.abc
-import sys
-
-
-class WithoutTensorFlow(importlib.abc.MetaPathFinder):
-  # Finds what the finders it wraps find, except TensorFlow and its submodules.
-
-  def __init__(self, finders):
-    self.finders = finders
-
-  def find_spec(self, name, path=None, target=None):
-    if name.split(".")[0] == "tensorflow":
-      return None
-    for finder in self.finders:
-      spec = finder.find_spec(name, path, target)
-      if spec is not None:
-        return spec
-    return None
-
-
-sys.meta_path[:] = [WithoutTensorFlow(list(sys.meta_path))]
-
+# Trains BC on in-memory batches; run after `hide("tensorflow")`.
+_TRAIN = r"""
 import json
 import pathlib
 
@@ -86,7 +62,7 @@ print(json.dumps(dict(steps=summary["steps"], first_loss=losses[0], last_loss=lo
 
 
 def test_nets_agents_and_loop_train_without_tensorflow(tmp_path):
-  proc = subprocess.run([sys.executable, "-c", _TRAIN_WITHOUT_TF, str(tmp_path / "run")],
+  proc = subprocess.run([sys.executable, "-c", hide("tensorflow") + _TRAIN, str(tmp_path / "run")],
                         cwd=REPO, capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr[-3000:]
   out = json.loads(proc.stdout.splitlines()[-1])

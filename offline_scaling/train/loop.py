@@ -176,13 +176,18 @@ class Trainer:
     return self._init(jax.random.PRNGKey(self.config.seed))
 
   def update(self, state, batch: dict, call: int = 0):
-    """One call (K updates of every seed) on this process's stream batch; `call`
-    numbers the call (it seeds the other seeds' data order). For benchmarks and
-    notebooks."""
-    return self._update(state, self._device_batch(batch), call)
+    """One call (K updates of every seed) on this process's stream batch, or on
+    `device_batch(batch)` of one, which is used where it lies (no host transfer);
+    `call` numbers the call (it seeds the other seeds' data order). For
+    benchmarks and notebooks."""
+    if not all(isinstance(v, jax.Array) and v.sharding == self._batch_sharding
+               for v in batch.values()):
+      batch = self.device_batch(batch)
+    return self._update(state, batch, call)
 
-  def _device_batch(self, batch: dict):
-    """This process's K × B / process_count transitions -> the global [K, B, ...] batch."""
+  def device_batch(self, batch: dict) -> dict:
+    """This process's K × B / process_count transitions -> the global [K, B, ...]
+    batch on the devices, laid out as `update` reads it."""
     local = {k: v.reshape(self._local_shape + v.shape[1:]) for k, v in batch.items()}
     return distributed.global_batch(self._batch_sharding, local, self._shape)
 
@@ -237,7 +242,7 @@ class Trainer:
       batch = next(stream, None)
       short = batch is None or (len(next(iter(batch.values())))
                                 != stream_batch_size(c, self._host[1]))
-      return None if distributed.any_process(short) else self._device_batch(batch)
+      return None if distributed.any_process(short) else self.device_batch(batch)
 
     batch = fetch() if step < c.steps else None
     bar = tqdm(total=c.steps, initial=step, unit="upd", disable=not (progress and self._primary),
