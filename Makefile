@@ -1,5 +1,5 @@
 # Two entry points, each creating .venv when missing:
-#   make quickstart   install and run a small version of the whole study (~8 min on 2 cores)
+#   make quickstart   install and run a small version of the whole study (5 sizes, 8k updates)
 #   make test         install with [dev] and run the default (fast) test suite
 PYTHON ?= python3
 VENV := .venv
