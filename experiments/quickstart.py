@@ -1,13 +1,14 @@
 r"""A real, small version of the whole study on Hopper, then its report.
 
-    python -m experiments.quickstart                    # ~15 min on a 2-core CPU
+    python -m experiments.quickstart                    # the README says how long
     python -m experiments.quickstart --preset=smoke     # the same, toy-sized: ~3 min
 
 Trains PPO experts (bang-bang Hopper) and keeps a checkpoint every 20k env
 steps as a zoo of graded skill, rolls every checkpoint out into episode shards,
 builds datasets at three expertise levels, trains RFI and RCI at five model
-sizes with several vmapped seeds each until the largest has flattened, evaluates them in the real env, fits a
-BNSL to return vs size with the largest size held out, and writes the report.
+sizes with several vmapped seeds each until the largest has flattened,
+evaluates them in the real env, fits a BNSL to return vs size with the largest
+size held out, and writes the report.
 Everything lands under --workdir; re-running resumes where it stopped. The
 grid is the `quickstart` (or `smoke`) sweep of offline_scaling/study/grid.py:
 `python -m experiments.sweep --sweep=quickstart` runs the same points.
@@ -32,9 +33,7 @@ F = flags.FLAGS
 def main(_):
   config = grid.get_sweep(F.preset)
   done = sweep.run_sweep(config, F.workdir, workers=F.workers)
-  out = report.write_report(F.workdir, holdout=config.fit.holdout,
-                            n_bootstrap=config.fit.n_bootstrap,
-                            run_ids={r["run_id"] for r in done})
+  out = report.write_sweep_report(config, F.workdir, done)
   print("\nPerformance at scale (largest model, end of training) vs the best expert in the data:")
   for r in out.headline.itertuples():
     print(f"  {r.env} {r.algo.upper():3s} expertise {r.expertise:.1f}: return "

@@ -59,9 +59,7 @@ def main(_):
   if not (F.report or F.publish) or F.stage not in ("all", "train"):
     print(f"done: {F.workdir}/runs; report: python -m experiments.report --workdir={F.workdir}")
     return
-  out = report.write_report(F.workdir, holdout=config.fit.holdout,
-                            n_bootstrap=config.fit.n_bootstrap,
-                            run_ids={r["run_id"] for r in done})
+  out = report.write_sweep_report(config, F.workdir, done)
   print(f"\n{report.headline_sentence(out.headline)}\nreport: {out.path}")
   if F.publish:
     print(f"published: {report.publish(out.path.parent, F.publish)}")

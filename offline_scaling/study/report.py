@@ -134,11 +134,11 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
   workdir = epath.Path(workdir)
   out = workdir / "report"
   df = results.load_results(workdir, run_ids)
-  cond = results.conditioner_table(workdir, run_ids)
+  table = results.summary_table(workdir, run_ids)
+  cond = results.rci_rows(table)
   curves = results.curves_table(workdir, run_ids)
   out.mkdir(parents=True, exist_ok=True)
-  results.summary_table(workdir, run_ids).drop(columns="run_id").to_csv(
-      out / "results.csv", index=False, float_format="%.6g")
+  table.drop(columns="run_id").to_csv(out / "results.csv", index=False, float_format="%.6g")
   drawn = [("Performance at scale vs expertise",
             figures.save(figures.performance_vs_expertise(df), out, "performance_vs_expertise")),
            ("Model size vs data quality",
@@ -183,6 +183,13 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
   path = out / "report.md"
   path.write_text("\n".join(lines) + "\n")
   return Report(path, head, entries)
+
+
+def write_sweep_report(sweep, workdir: str | epath.Path, done: list[dict]) -> Report:
+  """`write_report` of a sweep's finished points (`done`: `sweep.run_sweep`'s
+  results) with the sweep's fit settings (`sweep.fit`)."""
+  return write_report(workdir, holdout=sweep.fit.holdout, n_bootstrap=sweep.fit.n_bootstrap,
+                      run_ids={r["run_id"] for r in done})
 
 
 def publish(report_dir: str | epath.Path, dest: str | epath.Path) -> epath.Path:

@@ -125,7 +125,11 @@ def conditioner_table(workdir: str | epath.Path,
                       run_ids: Collection[str] | None = None) -> pd.DataFrame:
   """One row per (RCI run, conditioner c): point, param_count, c, return_mean,
   return_std (over seeds)."""
-  table = summary_table(workdir, run_ids)
+  return rci_rows(summary_table(workdir, run_ids))
+
+
+def rci_rows(table: pd.DataFrame) -> pd.DataFrame:
+  """`conditioner_table`'s rows and columns, from a `summary_table` already read."""
   return table[table["algo"] == "rci"][["run_id", "env", "expertise", "param_count",
                                          "conditioner", "return_mean", "return_std"]]
 
@@ -164,7 +168,7 @@ def training_gains(curves: pd.DataFrame) -> pd.DataFrame:
   `worsened`; neither: within noise)."""
   keys = ["run_id", "env", "algo", "expertise", "param_count", "conditioner"]
   rows = []
-  for key, g in curves.fillna({"conditioner": -1.0}).groupby(keys):
+  for key, g in curves.groupby(keys, dropna=False):
     steps = np.sort(g["step"].unique())
     if len(steps) < 2:
       continue
@@ -177,7 +181,4 @@ def training_gains(curves: pd.DataFrame) -> pd.DataFrame:
                      half_return=float(early.mean()), final_return=float(late.mean()),
                      gain=float(diff.mean()), improved=bool(diff.mean() > se),
                      worsened=bool(diff.mean() < -se)))
-  out = pd.DataFrame(rows)
-  if len(out):
-    out["conditioner"] = out["conditioner"].where(out["conditioner"] >= 0)
-  return out
+  return pd.DataFrame(rows)

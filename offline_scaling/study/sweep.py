@@ -86,6 +86,12 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+def _process_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+  """`workers` spawned processes that die with the sweep."""
+  return concurrent.futures.ProcessPoolExecutor(
+      workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent)
+
+
 def run_point(domain: str, config: dict, workdir: str, run_id: str) -> dict | None:
   """Runs one point under its lock; None when another live process holds it."""
   run_dir = runs_dir(workdir) / run_id
@@ -125,9 +131,7 @@ def _data_stages(sweep, workdir, stage, task_index, num_tasks, workers, log) -> 
       stage_fn(sweep, workdir, task_index, num_tasks, log)
       continue
     log(f"stage {name}: {workers} processes")
-    with concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_die_with_parent) as pool:
+    with _process_pool(workers) as pool:
       for f in [pool.submit(_data_task, sweep.to_dict(), str(workdir), name, i, workers)
                 for i in range(workers)]:
         f.result()
@@ -191,9 +195,7 @@ def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
       except OfflineScalingError as e:
         report(k, p, None, e)
   else:
-    with concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_die_with_parent) as pool:
+    with _process_pool(workers) as pool:
       futures = {pool.submit(run_point, *args): p for p, args in jobs.values()}
       for k, f in enumerate(concurrent.futures.as_completed(futures), 1):
         error = f.exception()

@@ -27,20 +27,8 @@ def validate(c: ml_collections.ConfigDict) -> None:
 
 def run(config: ml_collections.ConfigDict, workdir: str | epath.Path,
         progress: bool = True, run_id: str | None = None) -> dict:
-  """Trains and evaluates one configuration; returns its result record.
-
-  Args:
-    config: `default_config()` or a variant (validated here).
-    workdir: the run lives in `<workdir>/<run_id>/`; a finished run is returned
-      as stored, a killed one resumes.
-    progress: show a progress bar.
-    run_id: the run's directory name; default: the hash of the config (see
-      `offline_run.run`).
-
-  Returns:
-    The result record (see `offline_run.run`); `eval_return` is the mean
-    evaluation return over seeds and episodes (env reward units).
-  """
+  """Validates `config` (`default_config()` or a variant) and runs it with
+  `pybullet.run`, which documents the arguments and the result record."""
   validate(config)
 
   def agent_for(obs_dim, num_actions):
