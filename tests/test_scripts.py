@@ -8,6 +8,7 @@ SCRIPTS = {"experiments.pybullet_experts": "--checkpoint_every",
            "experiments.fit_scaling_laws": "--group_by",
            "experiments.sweep": "--num_tasks",
            "experiments.report": "--holdout",
+           "experiments.advise": "--max_holdout_error",
            "experiments.pybullet_bc": "--param_count",
            "experiments.pybullet_rfi": "--selection_rule",
            "experiments.pybullet_rci": "--conditioners",
@@ -63,6 +64,8 @@ def test_help(script, module, flag):
     ("experiments.sweep", ["--workdir=/tmp/x", "--set=sizes=(10, 2000)"],
      "must be >= 1,000 parameters"),
     ("experiments.report", ["--workdir=/nonexistent/sweep"], "no sweep has run in"),
+    ("experiments.advise", ["--results=/nonexistent/sweep"],
+     "/nonexistent/sweep holds neither a sweep's runs/ directory nor a results.csv"),
 ])
 def test_bad_input_is_one_line(script, module, args, expected):
   proc = script(module, *args)
