@@ -108,3 +108,29 @@ def test_rewriting_a_table_or_a_shard_replaces_it(tmp_path):
   policy_table.write_policy_table(table, records)
   policy_table.write_policy_table(table, records * 2)
   assert len(policy_table.read_policy_table(table)) == 2
+
+
+def _rewrite_table_many_times(path, records, times):
+  for _ in range(times):
+    policy_table.write_policy_table(path, records)
+
+
+def test_processes_rewriting_one_table_at_once(tmp_path):
+  """The collect stage's tasks each rewrite the table when they finish: writers
+  racing on one file must neither fail nor leave a partial table."""
+  import multiprocessing  # pylint: disable=g-import-not-at-top
+  records = [policy_table.PolicyRecord(policy_id=f"hopper/seed_0/{i}", env="hopper", seed=0,
+                                       checkpoint_step=i, value=float(i), std=0.0,
+                                       num_episodes=1, num_steps=10, shard=f"s{i}")
+             for i in range(200)]
+  path = tmp_path / policy_table.TABLE_NAME
+  ctx = multiprocessing.get_context("fork")
+  workers = [ctx.Process(target=_rewrite_table_many_times, args=(path, records, 100))
+             for _ in range(3)]
+  for w in workers:
+    w.start()
+  for w in workers:
+    w.join()
+  assert [w.exitcode for w in workers] == [0, 0, 0]
+  assert len(policy_table.read_policy_table(path)) == 200
+  assert not list(tmp_path.glob("*.tmp"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import numpy as np
 from etils import epath
@@ -49,10 +50,15 @@ def summarize(episodes: list[Episode], shard: str) -> PolicyRecord:
 
 
 def write_json_atomic(path: epath.Path, obj) -> None:
-  """Writes JSON to a temporary name, then renames: readers see all or nothing."""
+  """Writes JSON to a temporary name, then renames: readers see all or nothing.
+
+  The temporary name holds the process id, so processes writing the same file
+  at once (the collect stage's tasks each rewrite the policy table) never
+  rename each other's file away; the last rename wins, whole.
+  """
   path = epath.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
-  tmp = path.parent / (path.name + TMP_SUFFIX)
+  tmp = path.parent / f"{path.name}.{os.getpid()}{TMP_SUFFIX}"
   tmp.write_text(json.dumps(obj, indent=1))
   tmp.replace(path)  # not rename: etils refuses to rename over an existing file
 
