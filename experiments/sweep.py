@@ -12,8 +12,10 @@ episodes/, runs/<point id>/ (one result.json per point). Killed and
 restarted with the same command, a sweep finishes the rest; no point runs
 twice. `--set=FIELD=VALUE` (repeatable) overrides any sweep field, e.g.
 `--set=run.train.steps=1000 --set="sizes=(1000, 4000)"`; VALUE is a Python
-literal (a bare word is a string). `--report` writes the report when the
-points are done; `--publish=DIR` also copies it to DIR:
+literal (a bare word is a string); the diversity axis, P experts per dataset
+at one expertise level, is `--set="num_policies=(5, 20, 50, 100)"
+--set="expertise=(1.0,)"`. `--report` writes the report when the points are
+done; `--publish=DIR` also copies it to DIR:
 
     python -m experiments.sweep --sweep=pybullet_repro --workdir=runs/repro \
         --workers=2 --publish=docs/results/reproduction
@@ -47,8 +49,9 @@ def main(_):
   config = common.load_sweep(F.sweep, F.set)
   if F.dry_run:
     planned = sweep.plan(config, F.workdir, F.task_index, F.num_tasks)
+    show_p = len(config.num_policies) > 1
     for p in planned:
-      print(f"{p.run_id}  {'done' if p.done else 'todo'}  {p.point.label()}")
+      print(f"{p.run_id}  {'done' if p.done else 'todo'}  {p.point.label(show_p)}")
     cost = sweep.estimate(config, planned)
     print(f"{cost['points']} points, {cost['to_run']} to run: {cost['sample_updates']:.3g} "
           f"sample-updates, ~{cost['flops']:.3g} FLOPs (~{cost['cpu_hours']:.3g} h at "

@@ -48,7 +48,8 @@ def best_expert_returns(sweep: ml_collections.ConfigDict, workdir: str | epath.P
     name = canonical_name(env)
     policies = [p for p in table if p.env == name]
     for e in sweep.expertise:
-      selection = select_policies(policies, e, sweep.num_policies, sweep.selection_rule)
+      # Every P selects the level's best eligible policy: the largest P will do.
+      selection = select_policies(policies, e, max(sweep.num_policies), sweep.selection_rule)
       best = selection.policy_ids[-1]
       if best not in zoo:
         raise OfflineScalingError(f"policy {best} is not in the zoo {stages.zoo_dir(workdir)}")

@@ -7,7 +7,12 @@
 3. `conditioning`: RCI return vs conditioner c, one curve per expertise, c = 1 marked.
 4. `training_curves`: return vs training steps, one curve per model size,
    mean ± std over seeds.
-(5. the BNSL fits are drawn per group by `study.fits.fit_groups`.)
+5. `performance_vs_diversity`: return at scale vs the number of experts P,
+   one curve per expertise level, with each level's best expert (for a sweep
+   that varies P).
+(6. the BNSL fits are drawn per group by `study.fits.fit_groups`.)
+
+1–4 draw one P: a report on a sweep that varies P draws them once per P.
 
 Each function returns a matplotlib Figure; `save` writes it as PNG and PDF.
 """
@@ -143,3 +148,27 @@ def training_curves(curves: pd.DataFrame) -> plt.Figure:
       ax.set(title=f"{env} {algo.upper()} e = {e:g}", xlabel="training steps", ylabel="return")
       ax.legend(fontsize=7, title="parameters", title_fontsize=7)
   return _finish(fig, "Scaling over training (mean ± std over seeds)")
+
+
+def performance_vs_diversity(df: pd.DataFrame) -> plt.Figure:
+  """Figure 5 from `load_results`' table: return at scale vs the number of
+  experts P (log axis), one curve per expertise level, per (env, algo); dashed
+  in the level's colour, the best data-collecting expert's value."""
+  scale = at_scale(df)
+  groups = sorted(scale.groupby(["env", "algo"]).groups)
+  fig, axes = _panels(len(groups))
+  colors = _colors(scale["expertise"])
+  for ax, (env, algo) in zip(axes, groups):
+    rows = scale[(scale["env"] == env) & (scale["algo"] == algo)]
+    _per_expertise(ax, rows, "num_policies", "eval_return", "eval_return_std", colors)
+    for e, g in rows.groupby("expertise"):
+      best = g.groupby("num_policies")["best_expert_value"].max()
+      ax.plot(best.index, best.values, ls="--", lw=1, color=colors[e])
+    ax.plot([], [], "k--", lw=1, label="best expert in the data")
+    ps = sorted(rows["num_policies"].unique())
+    ax.set(xscale="log", title=f"{env} {algo.upper()} ({int(rows['param_count'].iloc[0]):,} "
+           "params)", xlabel="number of experts P", ylabel="return")
+    ax.set_xticks(ps, [str(p) for p in ps])
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.legend(fontsize=7)
+  return _finish(fig, "Performance at scale vs the number of experts")

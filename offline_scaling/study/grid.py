@@ -2,25 +2,35 @@
 
 A sweep is a `ConfigDict`:
 
-* `domain` ('pybullet' | 'atari'), `envs`, `algos`, `expertise`, `sizes`
-  (parameter counts for PyBullet MLPs, width multipliers for the Atari
-  Impala-CNN), `num_seeds` (vmapped inside each run), `selection_rule`,
-  `num_policies`, `conditioners` (RCI evaluations);
+* `domain` ('pybullet' | 'atari');
+* the grid's axes (`AXES`), each a tuple: `envs`, `algos`, `expertise`,
+  `num_policies` (the numbers of experts P each dataset is sub-sampled to:
+  the diversity axis) and `sizes` (parameter counts for PyBullet MLPs, width
+  multipliers for the Atari Impala-CNN). The presets hold one P, e.g.
+  `(100,)`; `--set="num_policies=(5, 20, 50, 100)"` makes P vary. On the
+  command line a bare value is a one-value axis (`--set=num_policies=50`
+  means `(50,)`);
+* `num_seeds` (vmapped inside each run), `selection_rule`, `conditioners`
+  (RCI evaluations);
 * `run`: settings of every run, nested like the run config (`run.train.steps`);
 * PyBullet data stages: `experts` (PPO seeds, env steps, checkpoint interval)
   and `collect` (episodes per policy), or `data_dir`, an existing collection
   (then both stages are skipped);
 * Atari data: `data` (source, data_dir, ...; see `train.atari_run`).
 
-A point is one (env, algo, expertise, size); its id hashes everything that
-decides its result (the point, the run settings, the data settings), not the
-paths, so it is the same wherever the workdir lies.
+A point is one (env, algo, expertise, num_policies, size); its id hashes
+everything that decides its result (the point, the run settings, the data
+settings), not the paths, so it is the same wherever the workdir lies. A
+point's P enters its id only as its run config's `num_policies` (an int, as
+before P was an axis), so a point has the same id whether the sweep varies P
+or not, and the presets' ids are those they always had.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import numbers
 
 import ml_collections
 
@@ -30,20 +40,26 @@ from offline_scaling.train import atari_run, pybullet_cql, pybullet_imitation, r
 DOMAINS = ("pybullet", "atari")
 ALGOS = {"pybullet": ("bc", "rfi", "rci", "cql"), "atari": ("cql", "rci")}
 PAPER_CONDITIONERS = (0.5, 0.75, 1.0, 1.25, 1.5)
+# The grid's axes, in the order points are listed (and `Point`'s fields).
+AXES = ("envs", "algos", "expertise", "num_policies", "sizes")
 
 
 @dataclasses.dataclass(frozen=True)
 class Point:
-  """One run of a sweep. `size`: parameter count (PyBullet) or width multiplier (Atari)."""
+  """One run of a sweep. `num_policies`: P, the experts its data come from;
+  `size`: parameter count (PyBullet) or width multiplier (Atari)."""
   env: str
   algo: str
   expertise: float
+  num_policies: int
   size: float
 
-  def label(self) -> str:
-    """A short human name, e.g. 'hopper rci e=0.7 20,000 params'."""
+  def label(self, show_p: bool = False) -> str:
+    """A short human name, e.g. 'hopper rci e=0.7 20,000 params'; with `show_p`
+    (for a sweep that varies P) 'hopper rci e=0.7 P=20 20,000 params'."""
     size = f"{int(self.size):,} params" if self.size >= 100 else f"width ×{self.size:g}"
-    return f"{self.env} {self.algo} e={self.expertise:g} {size}"
+    p = f" P={self.num_policies}" if show_p else ""
+    return f"{self.env} {self.algo} e={self.expertise:g}{p} {size}"
 
 
 def _base(domain: str) -> ml_collections.ConfigDict:
@@ -53,10 +69,10 @@ def _base(domain: str) -> ml_collections.ConfigDict:
   c.envs = ()
   c.algos = ()
   c.expertise = ()
+  c.num_policies = (100,)
   c.sizes = ()
   c.num_seeds = 1
   c.selection_rule = "value"
-  c.num_policies = 100
   c.conditioners = PAPER_CONDITIONERS
   c.run = ml_collections.ConfigDict()
   c.fit = ml_collections.ConfigDict(dict(holdout=1, n_bootstrap=100))
@@ -74,7 +90,7 @@ def _pybullet(name, envs, expertise, sizes, num_seeds, steps, batch_size, eval_e
               eval_every, conditioners, experts, episodes, num_policies, selection_rule="value"):
   c = _base("pybullet")
   c.update(name=name, envs=envs, algos=("rfi", "rci"), expertise=expertise, sizes=sizes,
-           num_seeds=num_seeds, conditioners=conditioners, num_policies=num_policies,
+           num_seeds=num_seeds, conditioners=conditioners, num_policies=(num_policies,),
            selection_rule=selection_rule)
   c.run = ml_collections.ConfigDict(dict(
       eval_episodes=eval_episodes,
@@ -151,7 +167,7 @@ def smoke() -> ml_collections.ConfigDict:
 def _atari(name, games, expertise, widths, num_seeds, steps, data, eval_episodes, eval_every):
   c = _base("atari")
   c.update(name=name, envs=games, algos=("cql", "rci"), expertise=expertise, sizes=widths,
-           num_seeds=num_seeds, num_policies=200)
+           num_seeds=num_seeds, num_policies=(200,))
   c.run = ml_collections.ConfigDict(dict(
       eval_episodes=eval_episodes,
       train=dict(steps=steps, eval_every=eval_every, checkpoint_every=eval_every,
@@ -191,9 +207,15 @@ def validate(sweep: ml_collections.ConfigDict) -> None:
   """Checks a sweep's own fields (each run's config is validated when it is built)."""
   if sweep.domain not in DOMAINS:
     raise OfflineScalingError(f"sweep domain {sweep.domain!r} must be one of {DOMAINS}")
-  for field in ("envs", "algos", "expertise", "sizes"):
+  for field in AXES:
     if not sweep[field]:
       raise OfflineScalingError(f"sweep field {field} is empty")
+  bad = [p for p in sweep.num_policies
+         if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 1]
+  if bad:
+    raise OfflineScalingError(
+        f"sweep field num_policies {list(sweep.num_policies)}: each number of experts P "
+        f"must be an integer >= 1, not {', '.join(map(repr, bad))}")
   bad = [a for a in sweep.algos if a not in ALGOS[sweep.domain]]
   if bad:
     raise OfflineScalingError(
@@ -205,10 +227,10 @@ def validate(sweep: ml_collections.ConfigDict) -> None:
 
 
 def points(sweep: ml_collections.ConfigDict) -> list[Point]:
-  """Every point, env-major then algo, expertise and size."""
+  """Every point, env-major then algo, expertise, P and size (`AXES`)."""
   validate(sweep)
-  return [Point(env, algo, float(e), float(s)) for env, algo, e, s in itertools.product(
-      sweep.envs, sweep.algos, sweep.expertise, sweep.sizes)]
+  return [Point(env, algo, float(e), int(p), float(s)) for env, algo, e, p, s in
+          itertools.product(*(sweep[axis] for axis in AXES))]
 
 
 def _flatten(config: ml_collections.ConfigDict, prefix: str = "") -> dict:
@@ -239,7 +261,7 @@ def run_config(sweep: ml_collections.ConfigDict, point: Point,
     c.width_mult = point.size
     c.update(sweep.data)
   c.update(env=point.env, expertise=point.expertise, selection_rule=sweep.selection_rule,
-           num_policies=sweep.num_policies)
+           num_policies=point.num_policies)
   c.train.num_seeds = sweep.num_seeds
   if point.algo == "rci":
     c.conditioners = tuple(sweep.conditioners)
@@ -274,8 +296,9 @@ def _has(config: ml_collections.ConfigDict, dotted: str) -> bool:
 
 def override(sweep: ml_collections.ConfigDict, field: str, value) -> None:
   """Sets `field` (dotted) of the sweep; `run.<field>` may be any field of the
-  domain's run config. One message naming the field if it does not exist or
-  `value` has the wrong type."""
+  domain's run config, and a bare value of an axis (`AXES`) is a one-value
+  axis. One message naming the field if it does not exist, `value` has the
+  wrong type, or (`validate`) a value out of range."""
   head, _, rest = field.partition(".")
   probe = run_config(sweep, points(sweep)[0])
   if not (_has(sweep, field) or (head == "run" and rest and _has(probe, rest))):
@@ -292,7 +315,10 @@ def override(sweep: ml_collections.ConfigDict, field: str, value) -> None:
       node[leaf] = value
       run_config(sweep, points(sweep)[0])   # the run config checks the type
     else:
+      if field in AXES and not isinstance(value, (tuple, list)):
+        value = (value,)
       sweep.update_from_flattened_dict({field: value})
+      validate(sweep)
   except (TypeError, ValueError) as e:
     raise OfflineScalingError(f"{field}={value!r} has the wrong type: {e}") from None
 

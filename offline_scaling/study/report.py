@@ -6,6 +6,12 @@ to return vs parameter count per (env, algo, expertise) with the largest
 `holdout` sizes held out, and writes `<workdir>/report/report.md` and
 `results.csv` (one row per run and conditioner). `publish` copies what a
 reader needs (markdown, PNGs, CSV) to a folder such as `docs/results/`.
+
+When the runs hold more than one number of experts P (a sweep over
+`num_policies`, the diversity axis), the report adds a section and a figure
+of performance at scale vs P per expertise level, and everything else is
+per P (`group_by`): the tables gain a P column, figures 1–4 are drawn once
+per P (`<name>_P<P>.png`), and each BNSL fits one (env, algo, expertise, P).
 """
 
 from __future__ import annotations
@@ -24,6 +30,17 @@ from offline_scaling.study import figures, fits, results
 GROUP_BY = ["env", "algo", "expertise"]
 
 
+def group_by(df: pd.DataFrame) -> list[str]:
+  """`GROUP_BY`, and `num_policies` when `df` holds more than one number of
+  experts P: no row, curve or fit of the report then mixes two values of P."""
+  return GROUP_BY + (["num_policies"] if df["num_policies"].nunique() > 1 else [])
+
+
+def _p_cell(show: bool, cell) -> str:
+  """A markdown table's P cell (with its closing bar) when P varies, else ''."""
+  return f" {cell} |" if show else ""
+
+
 @dataclasses.dataclass
 class Report:
   """Where the report lies, its headline table and its BNSL entries."""
@@ -33,10 +50,12 @@ class Report:
 
 
 def headline_table(df: pd.DataFrame) -> pd.DataFrame:
-  """Per (env, algo, expertise) at the largest size: return ± std over seeds,
-  the best expert's value and their ratio."""
-  scale = figures.at_scale(df).sort_values(GROUP_BY)
-  out = scale[GROUP_BY + ["param_count", "eval_return", "eval_return_std",
+  """Per (env, algo, expertise) — and `num_policies` when P varies
+  (`group_by`) — at the largest size: return ± std over seeds, the best
+  expert's value and their ratio."""
+  keys = group_by(df)
+  scale = figures.at_scale(df).sort_values(keys)
+  out = scale[keys + ["param_count", "eval_return", "eval_return_std",
                           "best_expert_value"]].copy()
   out["vs_best_expert"] = out["eval_return"] / out["best_expert_value"]
   return out.reset_index(drop=True)
@@ -61,13 +80,15 @@ def _verdict(g: pd.DataFrame) -> str:
 
 def headline_sentence(head: pd.DataFrame) -> str:
   """One sentence: performance at scale against the best expert, per level,
-  and what that says (`TRACKS`)."""
+  and what that says (`TRACKS`); per P too when `head` has a P column."""
   parts = []
-  for (env, algo), g in head.groupby(["env", "algo"]):
+  keys = ["env", "algo"] + (["num_policies"] if "num_policies" in head else [])
+  for key, g in head.groupby(keys):
     g = g.sort_values("expertise")
     ratios = ", ".join(f"{r:.2f}" for r in g.vs_best_expert)
     levels = ", ".join(f"{e:g}" for e in g.expertise)
-    parts.append(f"{env} {algo.upper()} reaches {ratios}× the best expert's value at "
+    p = f" with P = {key[2]}" if len(key) > 2 else ""
+    parts.append(f"{key[0]} {key[1].upper()}{p} reaches {ratios}× the best expert's value at "
                  f"expertise {levels}: it {_verdict(g)}")
   return "At the largest size, " + "; ".join(parts) + "."
 
@@ -81,11 +102,15 @@ def gains_summary(gains: pd.DataFrame) -> list[str]:
            f"from half to the end of training by more than the seeds' standard error, "
            f"{int(gains.worsened.sum())} got worse by more than it, and the rest stayed "
            "within noise.", ""]
-  worse = gains[gains.worsened].sort_values(["algo", "expertise", "param_count", "conditioner"])
+  show_p = gains["num_policies"].nunique() > 1
+  worse = gains[gains.worsened].sort_values(["algo", "expertise", "num_policies", "param_count",
+                                             "conditioner"])
   if len(worse):
-    lines += ["| algo | expertise | parameters | c | return at half | at the end |",
-              "|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r.algo} | {r.expertise:g} | {int(r.param_count):,} | "
+    lines += ["| algo | expertise |" + _p_cell(show_p, "P") + " parameters | c | "
+              "return at half | at the end |",
+              "|---|---:|" + _p_cell(show_p, "---:") + "---:|---:|---:|---:|"]
+    lines += [f"| {r.algo} | {r.expertise:g} |" + _p_cell(show_p, r.num_policies)
+              + f" {int(r.param_count):,} | "
               f"{'' if pd.isna(r.conditioner) else f'{r.conditioner:g}'} | "
               f"{r.half_return:.1f} | {r.final_return:.1f} |" for r in worse.itertuples()]
   return lines
@@ -98,21 +123,25 @@ def _sizes(df: pd.DataFrame) -> str:
   return "sizes " + ", ".join(f"{int(n):,}" for n in sorted(df["size"].unique())) + " parameters"
 
 
-def _seed_records(df: pd.DataFrame) -> list[dict]:
-  """One record per (run, seed) with the point's fields and that seed's return."""
-  return [dict(**{k: row[k] for k in GROUP_BY}, param_count=row["param_count"],
-               eval_return=ret)
-          for _, row in df.iterrows() for ret in row["seed_returns"]]
+def _seed_records(df: pd.DataFrame, keys: list[str]) -> list[dict]:
+  """One record per (run, seed) with the `keys` fields of its point (Python
+  scalars, for the fits' JSON) and that seed's return."""
+  return [dict(**point, param_count=n, eval_return=ret)
+          for point, n, seeds in zip(df[keys].to_dict("records"), df["param_count"],
+                                     df["seed_returns"])
+          for ret in seeds]
 
 
-def _fit_rows(entries: list[dict]) -> list[str]:
+def _fit_rows(entries: list[dict], show_p: bool) -> list[str]:
   """Markdown rows, one per held-out size of each fit; a fit on no more sizes than
   parameters shows `fits.TOO_FEW_SIZES` instead of a prediction and its error."""
-  lines = ["| env | algo | expertise | k | train RMSLE | held-out size | observed | "
-           "predicted | held-out RMSLE |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+  lines = ["| env | algo | expertise |" + _p_cell(show_p, "P") + " k | train RMSLE | "
+           "held-out size | observed | predicted | held-out RMSLE |",
+           "|---|---|---:|" + _p_cell(show_p, "---:") + "---:|---:|---:|---:|---:|---:|"]
   for e in entries:
     g = e["group"]
-    head = f"| {g['env']} | {g['algo']} | {g['expertise']:g} |"
+    head = (f"| {g['env']} | {g['algo']} | {g['expertise']:g} |"
+            + _p_cell(show_p, g.get("num_policies")))
     if "error" in e:
       lines.append(f"{head} not fitted: {e['error']} |||||")
       continue
@@ -122,6 +151,52 @@ def _fit_rows(entries: list[dict]) -> list[str]:
       lines.append(f"{head} {e['n_breaks']} | {e['train_rmsle']:.3f} | {int(p['x']):,} | "
                    f"{p['mean_y']:.1f} | {shown} |")
   return lines
+
+
+def diversity_lines(df: pd.DataFrame) -> list[str]:
+  """Markdown for runs that vary P: the largest model's return (± std over
+  seeds) at each P per (env, algo, expertise) with the level's best expert,
+  and the levels with fewer eligible experts than some P asked for."""
+  scale = figures.at_scale(df)
+  ps = sorted(scale["num_policies"].unique())
+  lines = ["| env | algo | expertise | " + " | ".join(f"P = {p}" for p in ps)
+           + " | best expert |", "|---|---|---:|" + "---:|" * (len(ps) + 1)]
+  for (env, algo, e), g in scale.groupby(GROUP_BY):
+    at = g.set_index("num_policies")
+    cells = [f"{at.eval_return[p]:.1f} ± {at.eval_return_std[p]:.1f}" if p in at.index
+             else "–" for p in ps]
+    lines.append(f"| {env} | {algo} | {e:g} | " + " | ".join(cells)
+                 + f" | {g.best_expert_value.max():.1f} |")
+  short = df[df["num_policies_selected"] < df["num_policies"]]
+  if len(short):
+    lines.append("")
+  for (env, e), g in short.groupby(["env", "expertise"]):
+    n = int(g.num_policies_selected.max())
+    asked = ", ".join(str(p) for p in sorted(g["num_policies"].unique()))
+    lines.append(f"- {env} at expertise {e:g} has only {n} eligible experts: P = {asked} "
+                 f"took all {n}, so every P ≥ {n} gives the same data.")
+  return lines
+
+
+def _standard_figures(df: pd.DataFrame, cond: pd.DataFrame, curves: pd.DataFrame,
+                      out: epath.Path, p: int | None) -> list[tuple[str, epath.Path]]:
+  """Figures 1–4 of `figures`, (title, PNG) each: of every run (`p` None), or
+  of the runs with P = `p`, each title and file name then saying so."""
+  if p is not None:
+    df, cond, curves = (t[t["num_policies"] == p] for t in (df, cond, curves))
+  drawn = [("Performance at scale vs expertise", "performance_vs_expertise",
+            figures.performance_vs_expertise(df)),
+           ("Model size vs data quality", "size_vs_quality", figures.size_vs_quality(df))]
+  if len(cond):
+    drawn.append(("RCI conditioning", "conditioning", figures.conditioning(cond)))
+  if len(curves):
+    drawn.append(("Scaling over training", "training_curves", figures.training_curves(curves)))
+  if p is None:
+    return [(title, figures.save(fig, out, stem)) for title, stem, fig in drawn]
+  for *_, fig in drawn:
+    fig.suptitle(f"{fig.get_suptitle()}, P = {p}")
+  return [(f"{title}, P = {p}", figures.save(fig, out, f"{stem}_P{p}"))
+          for title, stem, fig in drawn]
 
 
 def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int = 100,
@@ -137,45 +212,59 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
   table = results.summary_table(workdir, run_ids)
   cond = results.rci_rows(table)
   curves = results.curves_table(workdir, run_ids)
+  keys = group_by(df)
+  show_p = "num_policies" in keys
+  ps = sorted(df["num_policies"].unique())
   out.mkdir(parents=True, exist_ok=True)
   table.drop(columns="run_id").to_csv(out / "results.csv", index=False, float_format="%.6g")
-  drawn = [("Performance at scale vs expertise",
-            figures.save(figures.performance_vs_expertise(df), out, "performance_vs_expertise")),
-           ("Model size vs data quality",
-            figures.save(figures.size_vs_quality(df), out, "size_vs_quality"))]
-  if len(cond):
-    drawn.append(("RCI conditioning", figures.save(figures.conditioning(cond), out,
-                                                   "conditioning")))
-  if len(curves):
-    drawn.append(("Scaling over training", figures.save(figures.training_curves(curves), out,
-                                                        "training_curves")))
+  drawn = []
+  if show_p:
+    drawn.append(("Performance at scale vs the number of experts",
+                  figures.save(figures.performance_vs_diversity(df), out,
+                               "performance_vs_diversity")))
+  for p in ps if show_p else [None]:
+    drawn += _standard_figures(df, cond, curves, out, p)
   fit_dir = out / "bnsl"
   fit_dir.mkdir(parents=True, exist_ok=True)
-  groups = fits.group_records(_seed_records(df), "param_count", "eval_return", GROUP_BY)
-  entries = fits.fit_groups(groups, GROUP_BY, fit_dir, x_label="parameters",
+  groups = fits.group_records(_seed_records(df, keys), "param_count", "eval_return", keys)
+  entries = fits.fit_groups(groups, keys, fit_dir, x_label="parameters",
                             y_label="return", holdout=holdout, n_breaks=None, max_breaks=2,
                             n_bootstrap=n_bootstrap, band_level=0.9, seed=seed)
+  entries.sort(key=lambda e: tuple(e["group"][k] for k in keys))   # P numerically
   (fit_dir / "fits.json").write_text(json.dumps(entries, indent=1))
 
   head = headline_table(df)
+  experts = f"; P = {', '.join(map(str, ps))} experts per dataset" if show_p else ""
   lines = [f"# Study report: {workdir}", "",
            f"{len(df)} finished runs; envs {', '.join(sorted(df['env'].unique()))}; "
-           f"algorithms {', '.join(sorted(df['algo'].unique()))}; {_sizes(df)}; "
+           f"algorithms {', '.join(sorted(df['algo'].unique()))}; {_sizes(df)}{experts}; "
            f"{int(df['config.train.num_seeds'].max())} seeds per run; "
            f"{int(df['steps'].max()):,} updates. Every number: `results.csv`.", "",
            headline_sentence(head), "",
            "## Performance at scale vs the best expert", "",
            "Largest model, end of training; return = mean over seeds (± std over seeds); "
            "RCI at c = 1.", "",
-           "| env | algo | expertise | parameters | return | best expert | ratio |",
-           "|---|---|---:|---:|---:|---:|---:|"]
-  lines += [f"| {r.env} | {r.algo} | {r.expertise:g} | {int(r.param_count):,} | "
+           "| env | algo | expertise |" + _p_cell(show_p, "P")
+           + " parameters | return | best expert | ratio |",
+           "|---|---|---:|" + _p_cell(show_p, "---:") + "---:|---:|---:|---:|"]
+  lines += [f"| {r.env} | {r.algo} | {r.expertise:g} |"
+            + _p_cell(show_p, getattr(r, "num_policies", ""))
+            + f" {int(r.param_count):,} | "
             f"{r.eval_return:.1f} ± {r.eval_return_std:.1f} | {r.best_expert_value:.1f} | "
             f"{r.vs_best_expert:.2f} |" for r in head.itertuples()]
+  if show_p:
+    lines += ["", "## Performance at scale vs the number of experts", "",
+              "The runs vary the number of experts P each dataset is sub-sampled to (evenly "
+              "along the level's value ordering); every table, figure and BNSL fit of this "
+              "report is per P, none mixes two. The largest model's return at each P (the "
+              "figure *Performance at scale vs the number of experts* draws it):", ""]
+    lines += diversity_lines(df)
   lines += ["", "## More training", ""] + gains_summary(results.training_gains(curves))
+  per = ", ".join("P" if k == "num_policies" else k for k in keys)
   lines += ["", "## BNSL extrapolation", "",
-            f"Return vs parameters per (env, algo, expertise), fitted without the largest "
-            f"{holdout} size(s); errors in symlog space (RMSLE).", ""] + _fit_rows(entries)
+            f"Return vs parameters per ({per}), fitted without the largest "
+            f"{holdout} size(s); errors in symlog space (RMSLE).", ""]
+  lines += _fit_rows(entries, show_p)
   lines += ["", "## Figures", ""]
   lines += [f"### {title}\n\n![{title}]({png.relative_to(out)})\n" for title, png in drawn]
   lines += ["### BNSL fits\n"] + [f"![{e['figure']}](bnsl/{e['figure']})\n" for e in entries

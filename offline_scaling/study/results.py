@@ -1,7 +1,9 @@
 """A sweep's results read back as tables (pandas).
 
 Each reads the finished runs under `<workdir>/runs/`, or only those named in
-`run_ids` (e.g. one sweep's points when a workdir holds several).
+`run_ids` (e.g. one sweep's points when a workdir holds several). Every table
+carries `num_policies`, the number of experts P the run's data were asked for
+(its config's), so results can be grouped by P when a sweep varies it.
 
 * `load_results`: one row per finished run with its point, every config field
   (`config.<dotted path>`), the metrics of its result record, and the spread
@@ -24,7 +26,7 @@ from etils import epath
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.train import runs
 
-POINT_FIELDS = ("env", "algo", "expertise", "size")
+POINT_FIELDS = ("env", "algo", "expertise", "num_policies", "size")
 
 
 def _flatten(d: dict, prefix: str) -> dict:
@@ -54,11 +56,12 @@ def load_results(workdir: str | epath.Path,
                  run_ids: Collection[str] | None = None) -> pd.DataFrame:
   """Every finished run of the sweep in `workdir`, one row each.
 
-  Columns: `run_id`, `sweep`, `env`, `algo`, `expertise`, `size` (the point),
-  `param_count`, `steps`, `samples_seen`, `eval_return` (mean over seeds and
-  episodes), `eval_return_std` (std over seeds of their mean returns),
-  `seed_returns` (each seed's mean return),
-  `best_expert_value`, `num_policies_selected`, `num_transitions`,
+  Columns: `run_id`, `sweep`, `env`, `algo`, `expertise`, `size`,
+  `num_policies` (the point; P as requested), `param_count`, `steps`,
+  `samples_seen`, `eval_return` (mean over seeds and episodes),
+  `eval_return_std` (std over seeds of their mean returns), `seed_returns`
+  (each seed's mean return), `best_expert_value`, `num_policies_selected`
+  (fewer than P where fewer were eligible), `num_transitions`,
   `selection_rule`, `domain`, and `config.<field>` for every config field.
   """
   rows = []
@@ -68,7 +71,8 @@ def load_results(workdir: str | epath.Path,
     seeds = _seed_returns(r["eval"], _headline_prefix(r))
     row = dict(run_id=r["run_id"], sweep=point.get("sweep", ""), env=r["env"], algo=r["algo"],
                expertise=r["expertise"], size=point.get("size", r["param_count"]),
-               param_count=r["param_count"], steps=r["steps"], samples_seen=r["samples_seen"],
+               num_policies=r["config"]["num_policies"], param_count=r["param_count"],
+               steps=r["steps"], samples_seen=r["samples_seen"],
                eval_return=r["eval_return"],
                eval_return_std=float(seeds.std()), seed_returns=tuple(seeds.tolist()),
                best_expert_value=r["best_expert_value"],
@@ -104,7 +108,8 @@ def summary_table(workdir: str | epath.Path,
 
   Columns: env, algo, expertise, param_count, conditioner (NaN but for RCI),
   steps, return_mean (over seeds and episodes), return_std (over the seeds'
-  mean returns), num_seeds, best_expert_value, run_id.
+  mean returns), num_seeds, best_expert_value, run_id, num_policies (P as
+  requested). Sorted by env, algo, expertise, P, param_count, conditioner.
   """
   rows = []
   for d in _run_dirs(workdir, run_ids):
@@ -115,23 +120,27 @@ def summary_table(workdir: str | epath.Path,
                        param_count=r["param_count"], conditioner=np.nan if c is None else c,
                        steps=r["steps"], return_mean=float(seeds.mean()),
                        return_std=float(seeds.std()), num_seeds=len(seeds),
-                       best_expert_value=r["best_expert_value"], run_id=r["run_id"]))
+                       best_expert_value=r["best_expert_value"], run_id=r["run_id"],
+                       num_policies=r["config"]["num_policies"]))
   columns = ["env", "algo", "expertise", "param_count", "conditioner", "steps", "return_mean",
-             "return_std", "num_seeds", "best_expert_value", "run_id"]
-  return pd.DataFrame(rows, columns=columns).sort_values(columns[:5], ignore_index=True)
+             "return_std", "num_seeds", "best_expert_value", "run_id", "num_policies"]
+  return pd.DataFrame(rows, columns=columns).sort_values(
+      ["env", "algo", "expertise", "num_policies", "param_count", "conditioner"],
+      ignore_index=True)
 
 
 def conditioner_table(workdir: str | epath.Path,
                       run_ids: Collection[str] | None = None) -> pd.DataFrame:
   """One row per (RCI run, conditioner c): point, param_count, c, return_mean,
-  return_std (over seeds)."""
+  return_std (over seeds), num_policies."""
   return rci_rows(summary_table(workdir, run_ids))
 
 
 def rci_rows(table: pd.DataFrame) -> pd.DataFrame:
   """`conditioner_table`'s rows and columns, from a `summary_table` already read."""
   return table[table["algo"] == "rci"][["run_id", "env", "expertise", "param_count",
-                                         "conditioner", "return_mean", "return_std"]]
+                                         "conditioner", "return_mean", "return_std",
+                                         "num_policies"]]
 
 
 def curves_table(workdir: str | epath.Path,
@@ -139,7 +148,7 @@ def curves_table(workdir: str | epath.Path,
   """One row per (run, conditioner, evaluation step, seed) from `evals.jsonl`:
   point, param_count, conditioner (NaN but for RCI), headline (the evaluation
   `eval_return` reports: RCI at c = 1), step, fraction (of the run's steps),
-  seed, return (mean over episodes)."""
+  seed, return (mean over episodes), num_policies."""
   rows = []
   for d in _run_dirs(workdir, run_ids):
     r = runs.read_result(d)
@@ -154,10 +163,11 @@ def curves_table(workdir: str | epath.Path,
                            conditioner=np.nan if c is None else c,
                            headline=prefix == headline, step=ev["step"],
                            fraction=ev["step"] / max(r["steps"], 1),
-                           seed=seed, **{"return": float(ret)}))
+                           seed=seed, **{"return": float(ret)},
+                           num_policies=r["config"]["num_policies"]))
   return pd.DataFrame(rows, columns=["run_id", "env", "algo", "expertise", "param_count",
                                      "conditioner", "headline", "step", "fraction", "seed",
-                                     "return"])
+                                     "return", "num_policies"])
 
 
 def training_gains(curves: pd.DataFrame) -> pd.DataFrame:
@@ -166,7 +176,7 @@ def training_gains(curves: pd.DataFrame) -> pd.DataFrame:
   (`half_return`), at the end (`final_return`), their difference (`gain`), and
   whether it exceeds the seeds' standard error of the difference (`improved`,
   `worsened`; neither: within noise)."""
-  keys = ["run_id", "env", "algo", "expertise", "param_count", "conditioner"]
+  keys = ["run_id", "env", "algo", "expertise", "param_count", "conditioner", "num_policies"]
   rows = []
   for key, g in curves.groupby(keys, dropna=False):
     steps = np.sort(g["step"].unique())

@@ -176,11 +176,12 @@ def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
     jobs[p.run_id] = (p, (sweep.domain, config.to_dict(), str(workdir), p.run_id))
 
   failures, t0 = [], time.perf_counter()
+  show_p = len(sweep.num_policies) > 1
 
   def report(k: int, p: Planned, result: dict | None, error: Exception | None) -> None:
-    head = f"[{k}/{len(todo)}] {p.point.label()}"
+    head = f"[{k}/{len(todo)}] {p.point.label(show_p)}"
     if error is not None:
-      failures.append(f"{p.point.label()} ({p.run_id}): {error}")
+      failures.append(f"{p.point.label(show_p)} ({p.run_id}): {error}")
       log(f"{head}: FAILED: {error}")
     elif result is None:
       log(f"{head}: running in another process, skipped")

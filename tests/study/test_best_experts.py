@@ -25,7 +25,8 @@ def test_each_level_replays_its_best_expert_both_ways(smoke):
   rows = policy_table.read_policy_table(stages.episodes_dir(config, workdir) /
                                         policy_table.TABLE_NAME)
   for r in table.itertuples():
-    selection = select_policies(rows, r.expertise, config.num_policies, config.selection_rule)
+    selection = select_policies(rows, r.expertise, config.num_policies[0],
+                                config.selection_rule)
     assert r.policy_id == selection.policy_ids[-1]
     assert r.table_value == pytest.approx(selection.best_value)
     assert np.isfinite([r.sampled_return, r.greedy_return]).all() and r.episodes == 2

@@ -98,3 +98,77 @@ def test_pybullet_sweeps_take_cql(name, tmp_path):
     assert config.agent.algo == "cql" and config.agent.alpha == 0.1
     assert config.agent.num_atoms == 51 and config.agent.param_count == p.size
     assert config.train.steps == sweep.run.train.steps and config.conditioners == (1.0,)
+
+
+# Ids of points before P became an axis (commit a8d52ae): the pybullet_repro
+# ones name the runs behind docs/results/reproduction.
+PINNED_IDS = {
+    "pybullet_repro": {("rfi", 1.0, 10_000): "1de763fe2f8f",
+                       ("rfi", 0.6, 45_000): "f44eda8bdd71",
+                       ("rci", 0.2, 320_000): "930648678f6d",
+                       ("rci", 1.0, 100_000): "cb68247d7956"},
+    "quickstart": {("rfi", 0.4, 2_000): "390b73fbc03f", ("rfi", 1.0, 50_000): "6ee30f32566d",
+                   ("rci", 0.7, 10_000): "b5e9ad247af7", ("rci", 1.0, 22_000): "53b903d76742"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_IDS))
+def test_preset_point_ids_are_those_they_always_had(name):
+  sweep = grid.get_sweep(name)
+  points = grid.points(sweep)
+  (p,) = sweep.num_policies
+  for (algo, e, size), run_id in PINNED_IDS[name].items():
+    point = grid.Point("hopper", algo, e, p, float(size))
+    assert point in points
+    assert grid.point_id(sweep, point) == run_id
+
+
+def test_num_policies_is_an_axis_that_keeps_the_ids_of_its_values(tmp_path):
+  from experiments.common import load_sweep
+  sweep = load_sweep("pybullet_repro", ["num_policies=(5, 20, 50, 100)", "expertise=(1.0,)"])
+  points = grid.points(sweep)
+  assert len(points) == 2 * 4 * 5
+  # env, algo, expertise, P, size: each P's sizes together, the P in the order given.
+  assert [(p.algo, p.num_policies) for p in points[:10:5]] == [("rfi", 5), ("rfi", 20)]
+  assert [p.size for p in points[:5]] == list(sweep.sizes)
+  ids = [grid.point_id(sweep, p) for p in points]
+  assert len(set(ids)) == len(ids)
+  for p in points:
+    config = grid.run_config(sweep, p, str(tmp_path))
+    grid.pybullet_module(p.algo).validate(config)
+    assert config.num_policies == p.num_policies and config.expertise == 1.0
+  # Its P = 100 points are the preset's own: same ids, so their results are reused.
+  preset = grid.get_sweep("pybullet_repro")
+  assert {i for p, i in zip(points, ids) if p.num_policies == 100} == {
+      grid.point_id(preset, p) for p in grid.points(preset) if p.expertise == 1.0}
+  assert points[7].label(show_p=True) == "hopper rfi e=1 P=20 45,000 params"
+  assert points[7].label() == "hopper rfi e=1 45,000 params"
+  # A bare value (or a list) is a one-value axis.
+  assert load_sweep("smoke", ["num_policies=3"]).num_policies == (3,)
+  assert load_sweep("smoke", ["num_policies=[3, 4]"]).num_policies == (3, 4)
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("(0, 5)", "not 0"), ("(5, 20.5)", "not 20.5"), ("-3", "not -3"),
+    ("('many',)", "not 'many'"), ("(True,)", "not True")])
+def test_bad_numbers_of_experts_are_refused_naming_the_field(value, shown):
+  from experiments.common import load_sweep
+  with pytest.raises(OfflineScalingError,
+                     match=rf"sweep field num_policies .*: each number of experts P must be an "
+                           rf"integer >= 1, {shown}$"):
+    load_sweep("smoke", [f"num_policies={value}"])
+  with pytest.raises(OfflineScalingError, match="sweep field num_policies is empty"):
+    load_sweep("smoke", ["num_policies=()"])
+
+
+def test_the_sweep_command_plans_a_diversity_sweep(tmp_path):
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.sweep", "--sweep=pybullet_repro",
+       "--set=num_policies=(5, 20, 50, 100)", "--set=expertise=(1.0,)",
+       f"--workdir={tmp_path}", "--dry_run"], cwd=REPO, capture_output=True, text=True,
+      timeout=120)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  planned = [line for line in proc.stdout.splitlines() if "  todo  " in line]
+  assert len(planned) == 40
+  assert sum("hopper rci e=1 P=50 " in line for line in planned) == 5
+  assert "40 points, 40 to run" in proc.stdout

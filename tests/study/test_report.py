@@ -2,9 +2,11 @@
 
 The records have the exact layout `train.offline_run.run` writes (result.json,
 evals.jsonl) plus the sweep's point.json; their returns follow a known law
-(rising with size, capped by expertise), so the tables and fits can be checked.
+(rising with size, capped by expertise, and with the number of experts P when
+it varies), so the tables and fits can be checked.
 """
 
+import itertools
 import json
 
 import numpy as np
@@ -14,7 +16,7 @@ from PIL import Image
 
 from offline_scaling.data.policy_table import write_json_atomic
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.study import report, results
+from offline_scaling.study import figures, report, results
 
 SIZES = (1_000, 4_000, 16_000, 64_000)
 LEVELS = (0.4, 0.7, 1.0)
@@ -22,45 +24,47 @@ CONDITIONERS = (0.5, 1.0, 1.5)
 SEEDS, EPISODES, STEPS = 3, 2, 300
 
 
-def _returns(expertise, size, c, rng):
-  """[seeds, episodes] returns: 1000 · expertise · (1 − size^−0.3) · c^0.2 + noise."""
-  mean = 1000 * expertise * (1 - size ** -0.3) * c ** 0.2
+def _returns(expertise, size, c, p, rng):
+  """[seeds, episodes] returns: 1000 · expertise · (1 − size^−0.3) · c^0.2 · (P/100)^0.1
+  + noise."""
+  mean = 1000 * expertise * (1 - size ** -0.3) * c ** 0.2 * (p / 100) ** 0.1
   return (mean + rng.normal(0, 5, (SEEDS, EPISODES))).tolist()
 
 
-def _evaluation(algo, expertise, size, rng, fraction=1.0):
+def _evaluation(algo, expertise, size, p, rng, fraction=1.0):
   if algo != "rci":
-    rets = _returns(expertise * fraction, size, 1.0, rng)
+    rets = _returns(expertise * fraction, size, 1.0, p, rng)
     return dict(returns=rets, return_mean=float(np.mean(rets)))
   ev = {}
   for c in CONDITIONERS:
-    rets = _returns(expertise * fraction, size, c, rng)
+    rets = _returns(expertise * fraction, size, c, p, rng)
     ev[f"c={c:g}/returns"], ev[f"c={c:g}/return_mean"] = rets, float(np.mean(rets))
   ev["return_mean"] = ev["c=1/return_mean"]
   return ev
 
 
-def write_store(workdir, rng):
-  for algo in ("rfi", "rci"):
-    for e in LEVELS:
-      for n in SIZES:
-        rid = f"{algo}-{e}-{n}"
-        d = workdir / "runs" / rid
-        evals = [dict(step=s, **_evaluation(algo, e, n, rng, s / STEPS)) for s in (100, 200, 300)]
-        d.mkdir(parents=True)
-        (d / "evals.jsonl").write_text("".join(json.dumps(x) + "\n" for x in evals))
-        config = dict(env="hopper", conditioners=list(CONDITIONERS if algo == "rci" else (1.0,)),
-                      train=dict(num_seeds=SEEDS, steps=STEPS), agent=dict(algo=algo,
-                                                                           param_count=n))
-        write_json_atomic(d / "point.json", dict(sweep="synthetic", run_id=rid, env="hopper",
-                                                 algo=algo, expertise=e, size=float(n)))
-        write_json_atomic(d / "result.json", dict(
-            run_id=rid, config=config, domain="pybullet", env="hopper", algo=algo, expertise=e,
-            selection_rule="value", param_count=n + (32 * 64 if algo == "rci" else 0),
-            steps=STEPS, samples_seen=STEPS * 64, data_exhausted=False, eval=evals[-1],
-            eval_return=evals[-1]["return_mean"],
-            selection=dict(policy_ids=["a", "b"]), dataset=dict(num_transitions=1234),
-            best_expert_value=1000 * e))
+def write_store(workdir, rng, levels=LEVELS, num_policies=(100,)):
+  """RFI and RCI runs at every level × P × size. A level e has round(50·e)
+  eligible experts: a larger P selects them all."""
+  for algo, e, p, n in itertools.product(("rfi", "rci"), levels, num_policies, SIZES):
+    rid = f"{algo}-{e}-{n}" + ("" if p == 100 else f"-P{p}")
+    d = workdir / "runs" / rid
+    evals = [dict(step=s, **_evaluation(algo, e, n, p, rng, s / STEPS)) for s in (100, 200, 300)]
+    d.mkdir(parents=True)
+    (d / "evals.jsonl").write_text("".join(json.dumps(x) + "\n" for x in evals))
+    config = dict(env="hopper", conditioners=list(CONDITIONERS if algo == "rci" else (1.0,)),
+                  num_policies=p, train=dict(num_seeds=SEEDS, steps=STEPS),
+                  agent=dict(algo=algo, param_count=n))
+    write_json_atomic(d / "point.json", dict(sweep="synthetic", run_id=rid, env="hopper",
+                                             algo=algo, expertise=e, num_policies=p,
+                                             size=float(n)))
+    write_json_atomic(d / "result.json", dict(
+        run_id=rid, config=config, domain="pybullet", env="hopper", algo=algo, expertise=e,
+        selection_rule="value", param_count=n + (32 * 64 if algo == "rci" else 0),
+        steps=STEPS, samples_seen=STEPS * 64, data_exhausted=False, eval=evals[-1],
+        eval_return=evals[-1]["return_mean"],
+        selection=dict(policy_ids=[f"p{i}" for i in range(min(p, round(50 * e)))]),
+        dataset=dict(num_transitions=1234), best_expert_value=1000 * e))
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +93,10 @@ def test_results_table_has_every_run_and_config_field(store):
 
 def test_summary_table_is_one_row_per_run_and_conditioner(store):
   table = results.summary_table(store)
-  assert list(table.columns[:10]) == ["env", "algo", "expertise", "param_count", "conditioner",
-                                      "steps", "return_mean", "return_std", "num_seeds",
-                                      "best_expert_value"]
+  assert list(table.columns) == ["env", "algo", "expertise", "param_count", "conditioner",
+                                 "steps", "return_mean", "return_std", "num_seeds",
+                                 "best_expert_value", "run_id", "num_policies"]
+  assert (table.num_policies == 100).all()
   assert len(table) == len(LEVELS) * len(SIZES) * (1 + len(CONDITIONERS))
   assert table[table.algo == "rfi"].conditioner.isna().all()
   row = table[(table.algo == "rci") & (table.expertise == 1.0) & (table.param_count == 64_000 + 32 * 64)
@@ -134,7 +139,12 @@ def test_report_draws_every_figure_and_tables_scale_vs_best_expert(store):
   assert "At the largest size, hopper RCI reaches" in text
   assert f"Of {2 * len(LEVELS) * len(SIZES) + 2 * len(LEVELS) * len(SIZES)}" in text
   assert (store / "report" / "results.csv").read_text().startswith(
-      "env,algo,expertise,param_count,conditioner,steps,return_mean")
+      "env,algo,expertise,param_count,conditioner,steps,return_mean,return_std,num_seeds,"
+      "best_expert_value,num_policies\n")
+  # One P: no diversity section or figure, no P column, file names as ever.
+  assert "number of experts" not in text and "P =" not in text
+  assert not (store / "report" / "performance_vs_diversity.png").exists()
+  assert "| env | algo | expertise | parameters |" in text
 
 
 def test_publish_copies_markdown_figures_and_csv_only(store, tmp_path):
@@ -167,3 +177,78 @@ def test_the_headline_says_what_the_ratios_say(ratios, verdict):
   assert sentence.startswith("At the largest size, hopper RFI reaches "
                              + ", ".join(f"{r:.2f}" for r in ratios))
   assert verdict in sentence
+
+
+P_LEVELS, PS = (0.4, 1.0), (5, 20, 100)
+
+
+@pytest.fixture(scope="module")
+def p_store(tmp_path_factory):
+  """A sweep over the number of experts P at two levels."""
+  workdir = tmp_path_factory.mktemp("diversity")
+  write_store(workdir, np.random.default_rng(1), levels=P_LEVELS, num_policies=PS)
+  return workdir
+
+
+def test_tables_carry_p_and_the_diversity_figure_draws_one_curve_per_level(p_store):
+  df = results.load_results(p_store)
+  assert sorted(df.num_policies.unique()) == list(PS)
+  assert len(results.curves_table(p_store).groupby("num_policies")) == len(PS)
+  assert set(results.conditioner_table(p_store).num_policies) == set(PS)
+  fig = figures.performance_vs_diversity(df)
+  axes = [ax for ax in fig.axes if ax.get_visible()]
+  assert [ax.get_title() for ax in axes] == ["hopper RCI (66,048 params)",
+                                             "hopper RFI (64,000 params)"]
+  for ax in axes:
+    assert ax.get_xscale() == "log"
+    assert sorted(ax.get_legend_handles_labels()[1]) == ["best expert in the data", "e = 0.4",
+                                                         "e = 1"]
+    curves = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    best = [line for line in ax.get_lines() if line.get_linestyle() == "--"
+            and len(line.get_xdata())]
+    assert [list(line.get_xdata()) for line in curves] == [list(PS)] * len(P_LEVELS)
+    for line, e in zip(curves, P_LEVELS):   # the law rises with P at every level
+      assert np.all(np.diff(line.get_ydata()) > 0)
+      assert line.get_ydata()[-1] == pytest.approx(1000 * e * (1 - 64_000 ** -0.3), rel=0.1)
+    assert [set(line.get_ydata()) for line in best] == [{1000 * e} for e in P_LEVELS]
+  figures.plt.close(fig)
+
+
+def test_a_report_over_p_keeps_every_p_apart(p_store):
+  out = report.write_report(p_store, holdout=1, n_bootstrap=0)
+  text = out.path.read_text()
+  folder = p_store / "report"
+  assert "](performance_vs_diversity.png)" in text
+  assert min(Image.open(folder / "performance_vs_diversity.png").size) > 300
+  assert "## Performance at scale vs the number of experts" in text
+  assert "P = 5, 20, 100 experts per dataset" in text
+  for p in PS:   # figures 1-4 once per P, never one mixing them
+    for stem in ("performance_vs_expertise", "size_vs_quality", "conditioning",
+                 "training_curves"):
+      assert f"]({stem}_P{p}.png)" in text and (folder / f"{stem}_P{p}.png").exists()
+  assert not (folder / "size_vs_quality.png").exists()
+  # The headline: one row per (algo, level, P), each against its own law.
+  assert len(out.headline) == 2 * len(P_LEVELS) * len(PS)
+  rfi = out.headline[(out.headline.algo == "rfi") & (out.headline.expertise == 1.0)]
+  assert list(rfi.num_policies) == list(PS)
+  assert rfi.vs_best_expert.to_numpy() == pytest.approx(
+      [(1 - 64_000 ** -0.3) * (p / 100) ** 0.1 for p in PS], abs=0.02)
+  assert "hopper RFI with P = 5 reaches" in text and "| hopper | rfi | 1 | 5 | 64,000 |" in text
+  # The diversity table: the largest model's return at each P, the best expert.
+  row = next(line for line in report.diversity_lines(results.load_results(p_store))
+             if line.startswith("| hopper | rfi | 1 |"))
+  cells = [c.strip() for c in row.strip("|").split("|")]
+  assert len(cells) == 3 + len(PS) + 1 and cells[-1] == "1000.0"
+  assert [float(c.split(" ± ")[0]) for c in cells[3:-1]] == pytest.approx(
+      rfi.eval_return.to_numpy(), abs=0.051)
+  assert ("- hopper at expertise 0.4 has only 20 eligible experts: P = 100 took all 20, so "
+          "every P ≥ 20 gives the same data.") in text
+  assert "- hopper at expertise 1 has only 50 eligible experts: P = 100 took all 50" in text
+  # One BNSL per (algo, level, P), named by its P.
+  assert len(out.fits) == 2 * len(P_LEVELS) * len(PS)
+  assert [e["group"]["num_policies"] for e in out.fits[:len(PS)]] == list(PS)   # in order
+  assert (folder / "bnsl" / "env=hopper_algo=rfi_expertise=1.0_num_policies=5.png").exists()
+  assert "Return vs parameters per (env, algo, expertise, P)" in text
+  assert text.count("| hopper | rfi | 1 | 20 | ") >= 2   # the headline and the fit rows
+  assert (folder / "results.csv").read_text().splitlines()[0].endswith(
+      "best_expert_value,num_policies")
