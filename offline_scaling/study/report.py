@@ -216,6 +216,11 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
   show_p = "num_policies" in keys
   ps = sorted(df["num_policies"].unique())
   out.mkdir(parents=True, exist_ok=True)
+  # A workdir can hold several sweeps (e.g. a P sweep beside the grid it
+  # extends): the figures of the report written before must not outlive it
+  # here, nor be published with this one.
+  for stale in [*out.glob("*.png"), *out.glob("*.pdf"), *out.glob("bnsl/*")]:
+    stale.unlink()
   table.drop(columns="run_id").to_csv(out / "results.csv", index=False, float_format="%.6g")
   drawn = []
   if show_p:

@@ -8,6 +8,7 @@ it varies), so the tables and fits can be checked.
 
 import itertools
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -252,3 +253,17 @@ def test_a_report_over_p_keeps_every_p_apart(p_store):
   assert text.count("| hopper | rfi | 1 | 20 | ") >= 2   # the headline and the fit rows
   assert (folder / "results.csv").read_text().splitlines()[0].endswith(
       "best_expert_value,num_policies")
+
+
+def test_a_report_leaves_no_figure_of_the_report_before_it(p_store, tmp_path):
+  workdir = tmp_path / "workdir"   # a copy: the other tests see the P report
+  shutil.copytree(p_store, workdir)
+  report.write_report(workdir, holdout=1, n_bootstrap=0)
+  one_p = set(results.load_results(workdir).query("num_policies == 100").run_id)
+  report.write_report(workdir, holdout=1, n_bootstrap=0, run_ids=one_p)
+  folder = workdir / "report"
+  assert (folder / "size_vs_quality.png").exists()
+  assert not list(folder.glob("*_P*.png")) and not (folder / "performance_vs_diversity.png").exists()
+  assert not list((folder / "bnsl").glob("*num_policies*"))
+  published = report.publish(folder, tmp_path / "pub").parent
+  assert not list(published.glob("*_P*.png"))
