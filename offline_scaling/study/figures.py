@@ -52,6 +52,14 @@ def _panels(n: int, ncols: int | None = None) -> tuple[plt.Figure, np.ndarray]:
   return fig, axes.flat
 
 
+def _env_algo_panels(df: pd.DataFrame) -> tuple[plt.Figure, list]:
+  """One panel per (env, algo) of `df`: the figure and [(ax, env, algo, rows)]."""
+  groups = sorted(df.groupby(["env", "algo"]).groups)
+  fig, axes = _panels(len(groups))
+  return fig, [(ax, env, algo, df[(df["env"] == env) & (df["algo"] == algo)])
+               for ax, (env, algo) in zip(axes, groups)]
+
+
 def _colors(values) -> dict:
   values = sorted(set(values))
   cmap = plt.get_cmap("viridis")
@@ -98,11 +106,9 @@ def performance_vs_expertise(df: pd.DataFrame) -> plt.Figure:
 
 def size_vs_quality(df: pd.DataFrame) -> plt.Figure:
   """Figure 2: return vs parameter count, one curve per expertise, per (env, algo)."""
-  groups = sorted(df.groupby(["env", "algo"]).groups)
-  fig, axes = _panels(len(groups))
+  fig, panels = _env_algo_panels(df)
   colors = _colors(df["expertise"])
-  for ax, (env, algo) in zip(axes, groups):
-    rows = df[(df["env"] == env) & (df["algo"] == algo)]
+  for ax, env, algo, rows in panels:
     _per_expertise(ax, rows, "param_count", "eval_return", "eval_return_std", colors)
     ax.set(xscale="log", title=f"{env} {algo.upper()}", xlabel="parameters", ylabel="return")
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())   # labelled minor ticks collide
@@ -155,11 +161,9 @@ def performance_vs_diversity(df: pd.DataFrame) -> plt.Figure:
   experts P (log axis), one curve per expertise level, per (env, algo); dashed
   in the level's colour, the best data-collecting expert's value."""
   scale = at_scale(df)
-  groups = sorted(scale.groupby(["env", "algo"]).groups)
-  fig, axes = _panels(len(groups))
+  fig, panels = _env_algo_panels(scale)
   colors = _colors(scale["expertise"])
-  for ax, (env, algo) in zip(axes, groups):
-    rows = scale[(scale["env"] == env) & (scale["algo"] == algo)]
+  for ax, env, algo, rows in panels:
     _per_expertise(ax, rows, "num_policies", "eval_return", "eval_return_std", colors)
     for e, g in rows.groupby("expertise"):
       best = g.groupby("num_policies")["best_expert_value"].max()
