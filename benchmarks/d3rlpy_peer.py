@@ -186,5 +186,8 @@ def _serve(kind: str, path: str, kwargs: str) -> None:
 
 
 if __name__ == "__main__":
+  if len(sys.argv) != 4:
+    sys.exit("benchmarks.d3rlpy_peer is started by benchmarks.learners (a peer process), "
+             "not by hand: run `python -m benchmarks.learners`")
   load()
   _serve(*sys.argv[1:])
