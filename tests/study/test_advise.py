@@ -15,13 +15,10 @@ fits recover them), 3 seeds with std 5 around the law:
 
 import json
 
-from absl import flags
-from absl.testing import flagsaver
 import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import advise as advise_script
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.scaling.fit import TOO_FEW_SIZES
 from offline_scaling.study import advise
@@ -168,13 +165,14 @@ def test_load_table_reads_a_workdir_and_a_published_csv(tmp_path):
     advise.load_table(tmp_path)
 
 
-def test_script_writes_advice(tmp_path, capsys):
+def test_script_writes_advice(tmp_path, script):
+  # In its own process, as a user runs it: experiments' scripts each define
+  # their flags on absl's global FLAGS, so two of them cannot share one process.
   _table().to_csv(tmp_path / "results.csv", index=False)
-  with flagsaver.flagsaver():
-    flags.FLAGS(["advise", f"--results={tmp_path}", f"--out={tmp_path / 'out'}",
-                 f"--n_bootstrap={N_BOOTSTRAP}"])
-    advise_script.main([])
-  assert "one expertise step is worth more than 100× the parameters" in capsys.readouterr().out
+  run = script("experiments.advise", f"--results={tmp_path}", f"--out={tmp_path / 'out'}",
+               f"--n_bootstrap={N_BOOTSTRAP}")
+  assert run.returncode == 0, run.stderr
+  assert "one expertise step is worth more than 100× the parameters" in run.stdout
   record = json.loads((tmp_path / "out" / "advice.json").read_text())
   assert record["results"] == str(tmp_path) and len(record["rows"]) == 7
   assert (tmp_path / "out" / "advice.md").read_text().startswith("# Size or quality?")
