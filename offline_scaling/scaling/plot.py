@@ -34,10 +34,35 @@ def _y_limits(y_data: np.ndarray, y_model: np.ndarray) -> tuple[float, float]:
   return lo - pad, hi + pad
 
 
+def _compact(value: float, _pos=None) -> str:
+  """A count as the paper writes sizes: 2K, 320K, 1.5M, 300M."""
+  for unit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+    if abs(value) >= unit:
+      return f"{value / unit:g}{suffix}"
+  return f"{value:g}"
+
+
+def log_count_axis(ax: Any) -> None:
+  """Puts ax's x axis (positive counts: parameters, samples) on a log scale
+  labelled 2K, 10K, 1M ...; call it after the data are drawn.
+
+  Spans of at most 2 decades get labels at 1, 2 and 5 × 10^k, so that even a
+  range inside one decade shows several labelled sizes (matplotlib's default
+  labels only powers of ten there); wider ones at powers of ten.
+  """
+  from matplotlib import ticker  # pylint: disable=g-import-not-at-top
+  ax.set_xscale("log")
+  lo, hi = ax.get_xlim()
+  subs = (1.0, 2.0, 5.0) if np.log10(hi / lo) <= 2 else (1.0,)
+  ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
+  ax.xaxis.set_major_formatter(ticker.FuncFormatter(_compact))
+  ax.xaxis.set_minor_formatter(ticker.NullFormatter())   # labelled minor ticks collide
+
+
 def plot_fit(fit: fit_lib.BNSLFit, ax: Any = None, *, x_label: str = "x",
              y_label: str = "y", title: str | None = None,
              level: float = 0.9) -> Any:
-  """Draws a fit on a log-x axis.
+  """Draws a fit on a log-x axis (`log_count_axis`).
 
   Grey points are the training seeds and black their means per x; light-blue
   points are the held-out seeds and green their means; the red line is the fit
@@ -58,7 +83,6 @@ def plot_fit(fit: fit_lib.BNSLFit, ax: Any = None, *, x_label: str = "x",
   Returns:
     The matplotlib Figure drawn into.
   """
-  from matplotlib import ticker  # pylint: disable=g-import-not-at-top
   if ax is None:
     from matplotlib import figure  # pylint: disable=g-import-not-at-top
     ax = figure.Figure(figsize=(5, 4), layout="constrained").add_subplot()
@@ -83,8 +107,7 @@ def plot_fit(fit: fit_lib.BNSLFit, ax: Any = None, *, x_label: str = "x",
   if not fit.can_extrapolate:
     label += f": {fit_lib.TOO_FEW_SIZES}"
   ax.plot(curve_x, curve_y, color=_FIT, linewidth=1.5, label=label, zorder=2)
-  ax.set_xscale("log")
-  ax.xaxis.set_minor_formatter(ticker.NullFormatter())  # labelled minor ticks collide
+  log_count_axis(ax)
   ax.set_ylim(*_y_limits(y_all, np.concatenate([curve_y, *band])))
   ax.set_xlabel(x_label)
   ax.set_ylabel(y_label)

@@ -29,6 +29,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from etils import epath  # noqa: E402
 
+from offline_scaling.scaling import plot as scaling_plot  # noqa: E402
+
 PANEL = (4.2, 3.2)   # inches per subplot
 
 
@@ -110,8 +112,8 @@ def size_vs_quality(df: pd.DataFrame) -> plt.Figure:
   colors = _colors(df["expertise"])
   for ax, env, algo, rows in panels:
     _per_expertise(ax, rows, "param_count", "eval_return", "eval_return_std", colors)
-    ax.set(xscale="log", title=f"{env} {algo.upper()}", xlabel="parameters", ylabel="return")
-    ax.xaxis.set_minor_formatter(ticker.NullFormatter())   # labelled minor ticks collide
+    ax.set(title=f"{env} {algo.upper()}", xlabel="parameters", ylabel="return")
+    scaling_plot.log_count_axis(ax)
     ax.legend(fontsize=7)
   return _finish(fig, "Model size vs data quality")
 

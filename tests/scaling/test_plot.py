@@ -7,6 +7,7 @@ import numpy as np
 from offline_scaling.scaling import BNSLFit
 from offline_scaling.scaling import BNSLParams
 from offline_scaling.scaling import bnsl
+from offline_scaling.scaling import log_count_axis
 from offline_scaling.scaling import plot_fit
 
 X_TRAIN = np.array([2000.0, 6008.0, 20000.0, 40000.0])
@@ -39,3 +40,23 @@ def test_a_fit_that_cannot_extrapolate_is_drawn_over_its_training_x_only():
   (line,) = ax.get_lines()
   assert line.get_xdata().max() == x_train.max()
   assert "too few sizes to extrapolate" in line.get_label()
+
+
+def _labels(ax) -> list[str]:
+  """The x tick labels drawn inside the axis' limits."""
+  ax.figure.canvas.draw()
+  lo, hi = ax.get_xlim()
+  return [t.get_text() for t in ax.get_xticklabels()
+          if t.get_text() and lo <= t.get_position()[0] <= hi]
+
+
+def test_a_size_axis_within_two_decades_labels_several_sizes():
+  # The quickstart's sizes: matplotlib's default labels only 10^4 in view.
+  y_train = np.array([230.1, 197.4, 364.0, 420.0])
+  assert _labels(plot_fit(_fit(RUNAWAY, X_TRAIN, y_train)).axes[0]) == [
+      "2K", "5K", "10K", "20K", "50K"]
+  from matplotlib import figure  # pylint: disable=g-import-not-at-top
+  ax = figure.Figure().add_subplot()
+  ax.plot([1e4, 3e8], [0.0, 1.0])
+  log_count_axis(ax)
+  assert _labels(ax) == ["10K", "100K", "1M", "10M", "100M"]
