@@ -12,7 +12,9 @@ A sweep is a `ConfigDict`:
   means `(50,)`);
 * `num_seeds` (vmapped inside each run), `selection_rule`, `conditioners`
   (RCI evaluations);
-* `run`: settings of every run, nested like the run config (`run.train.steps`);
+* `run`: settings of the runs, nested like the run config (`run.train.steps`);
+  each applies to the points whose run config has it (`run.agent.alpha`: the
+  CQL points of a sweep that also runs RFI);
 * PyBullet data stages: `experts` (PPO seeds, env steps, checkpoint interval)
   and `collect` (episodes per policy), or `data_dir`, an existing collection
   (then both stages are skipped);
@@ -266,7 +268,8 @@ def run_config(sweep: ml_collections.ConfigDict, point: Point,
   c.train.num_seeds = sweep.num_seeds
   if point.algo == "rci":
     c.conditioners = tuple(sweep.conditioners)
-  c.update_from_flattened_dict(_flatten(sweep.run))
+  # A setting other algorithms lack (CQL's alpha) leaves their points, and ids, as they are.
+  c.update_from_flattened_dict({k: v for k, v in _flatten(sweep.run).items() if _has(c, k)})
   return c
 
 
@@ -295,16 +298,24 @@ def _has(config: ml_collections.ConfigDict, dotted: str) -> bool:
   return True
 
 
+def _algo_probes(sweep: ml_collections.ConfigDict) -> list[ml_collections.ConfigDict]:
+  """The run config of one point of each of the sweep's algorithms."""
+  return [run_config(sweep, p) for p in {p.algo: p for p in points(sweep)}.values()]
+
+
 def override(sweep: ml_collections.ConfigDict, field: str, value) -> None:
   """Sets `field` (dotted) of the sweep; `run.<field>` may be any field of the
-  domain's run config, and a bare value of an axis (`AXES`) is a one-value
-  axis. One message naming the field if it does not exist, `value` has the
-  wrong type, or (`validate`) a value out of range."""
+  run config of one of the sweep's algorithms (it applies to their points),
+  and a bare value of an axis (`AXES`) is a one-value axis. One message naming
+  the field if it does not exist, `value` has the wrong type, or (`validate`)
+  a value out of range."""
   head, _, rest = field.partition(".")
-  probe = run_config(sweep, points(sweep)[0])
-  if not (_has(sweep, field) or (head == "run" and rest and _has(probe, rest))):
-    raise OfflineScalingError(f"{field} is not a field of sweep {sweep.name}"
-                              + ("" if head == "run" else " (run settings go under run.)"))
+  if not (_has(sweep, field) or
+          (head == "run" and rest and any(_has(c, rest) for c in _algo_probes(sweep)))):
+    raise OfflineScalingError(
+        f"{field} is not a field of sweep {sweep.name}" +
+        (f" nor of the run config of {', '.join(sweep.algos)}" if head == "run"
+         else " (run settings go under run.)"))
   try:
     if head == "run":
       *parents, leaf = rest.split(".")
@@ -314,7 +325,7 @@ def override(sweep: ml_collections.ConfigDict, field: str, value) -> None:
           node[key] = ml_collections.ConfigDict()
         node = node[key]
       node[leaf] = value
-      run_config(sweep, points(sweep)[0])   # the run config checks the type
+      _algo_probes(sweep)   # the run configs check the type
     else:
       if field in AXES and not isinstance(value, (tuple, list)):
         value = (value,)

@@ -100,6 +100,23 @@ def test_pybullet_sweeps_take_cql(name, tmp_path):
     assert config.train.steps == sweep.run.train.steps and config.conditioners == (1.0,)
 
 
+def test_a_run_setting_applies_to_the_algorithms_that_have_it():
+  from experiments.common import load_sweep
+  mixed = ["algos=('rfi', 'cql')"]
+  base, sweep = load_sweep("smoke", mixed), load_sweep("smoke", mixed + ["run.agent.alpha=0.5"])
+  for p in grid.points(sweep):
+    same = grid.point_id(sweep, p) == grid.point_id(base, p)
+    assert same == (p.algo == "rfi")
+    if p.algo == "cql":
+      assert grid.run_config(sweep, p).agent.alpha == 0.5
+  with pytest.raises(OfflineScalingError,
+                     match="run.agent.alpha is not a field of sweep smoke nor of the run "
+                           "config of rfi, rci"):
+    load_sweep("smoke", ["run.agent.alpha=0.5"])
+  with pytest.raises(OfflineScalingError, match="run.agent.alpha='x' has the wrong type"):
+    load_sweep("smoke", mixed + ["run.agent.alpha=x"])
+
+
 # Ids of points before P became an axis (commit a8d52ae): the pybullet_repro
 # ones name the runs behind docs/results/reproduction.
 PINNED_IDS = {
