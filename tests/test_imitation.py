@@ -5,7 +5,7 @@ import pytest
 
 from offline_scaling.agents import imitation
 from offline_scaling.nets import MLP
-from offline_scaling.nets.return_embedding import (RESOLUTION, normalized_return,
+from offline_scaling.nets.return_embedding import (normalized_return, resolution,
                                                    square_wave_embedding)
 from offline_scaling.nets.sizing import count_params, example_input, mlp_for_param_count
 
@@ -28,17 +28,20 @@ def test_mlp_for_param_count_table(target):
     assert 100 <= width / depth <= 300  # aspect ratio ≈ 256
 
 
-def test_return_embedding_bounded_and_resolving():
-  u = np.linspace(-1, 2.99, 4001)
-  codes = np.asarray(square_wave_embedding(u))
-  assert codes.shape == (4001, 32) and set(np.unique(codes)) == {-1.0, 1.0}
-  assert len({tuple(c) for c in codes}) == len(u)  # spacing 1e-3 ≫ resolution
+@pytest.mark.parametrize("periods", [16, 6])
+def test_return_embedding_bounded_and_resolving(periods):
+  res = resolution(periods)
+  u = np.arange(-1, 3, res / 3)[:4000]
+  codes = np.asarray(square_wave_embedding(u, periods))
+  assert codes.shape == (len(u), 2 * periods) and set(np.unique(codes)) == {-1.0, 1.0}
+  # Returns closer than the resolution share a code; 3 per cell at this spacing.
+  assert len(u) / 3 <= len({tuple(c) for c in codes}) <= len(u) / 3 + 2
   rng = np.random.default_rng(0)
   a = rng.uniform(-1, 2.9, 500)
-  b = a + rng.uniform(1.01, 50, 500) * RESOLUTION
-  differ = np.any(square_wave_embedding(a) != square_wave_embedding(b), axis=-1)
+  b = a + rng.uniform(1.01, 50, 500) * res
+  differ = np.any(square_wave_embedding(a, periods) != square_wave_embedding(b, periods), axis=-1)
   assert differ.all()
-  assert np.all(np.abs(square_wave_embedding(np.array([-1e6, 1e6]))) == 1)
+  assert np.all(np.abs(square_wave_embedding(np.array([-1e6, 1e6]), periods)) == 1)
   np.testing.assert_allclose(normalized_return(15.0, 10.0, 20.0), 0.5)
   np.testing.assert_allclose(normalized_return(3.0, 2.0, 2.0), 0.0)  # degenerate range
 
@@ -70,10 +73,13 @@ def test_agent_fits_a_deterministic_expert(algo):
   assert (np.asarray(acts) == obs[:, :4].argmax(-1)).mean() > 0.95
 
 
-def test_rci_conditioning_changes_the_policy():
-  """Data where the action is 0 on low-return and 1 on high-return trajectories."""
+@pytest.mark.parametrize("periods", [16, 4])
+def test_rci_conditioning_changes_the_policy(periods):
+  """Data where the action is 0 on low-return and 1 on high-return trajectories;
+  the coarse code (4 periods, 8-d) resolves them as well as the default."""
   config = imitation.default_config()
   config.algo, config.param_count, config.learning_rate = "rci", 20_000, 1e-3
+  config.return_code_periods = periods
   agent = imitation.make_agent(3, 2, config, g_min=0.0, g_max=100.0)
   state = agent.init(jax.random.PRNGKey(0))
   update = jax.jit(agent.update)

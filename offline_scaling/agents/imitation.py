@@ -21,11 +21,12 @@ import optax
 from offline_scaling.agents.base import Agent, make_init, make_update, validate_settings
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets import MLP
-from offline_scaling.nets.return_embedding import (EMBED_DIM, normalized_return,
+from offline_scaling.nets.return_embedding import (NUM_PERIODS, normalized_return,
                                                    square_wave_embedding)
 from offline_scaling.nets.sizing import hidden_widths
 
 ALGOS = ("bc", "rfi", "rci")
+MAX_PERIODS = 20
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -42,6 +43,9 @@ def default_config() -> ml_collections.ConfigDict:
   # mixes their gaits step by step: on Hopper (expertise 1.0, 320K params) the
   # same RFI model returned 880 sampled and 1768 greedy (docs/reproduction.md).
   c.eval_deterministic = True
+  # RCI's return code: 2·P dims resolving u to 2^−(P−1) of the return range
+  # (`nets.return_embedding`); 16 resolves single trajectories.
+  c.return_code_periods = NUM_PERIODS
   return c
 
 
@@ -51,6 +55,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     raise OfflineScalingError(f"algo {config.algo!r} is not one of {ALGOS}")
   validate_settings(config, positive=("learning_rate", "adam_eps", "max_grad_norm"),
                     counts=("param_count",), widths=("hidden",))
+  if not 1 <= config.return_code_periods <= MAX_PERIODS:
+    raise OfflineScalingError(f"return_code_periods={config.return_code_periods} must be in "
+                              f"[1, {MAX_PERIODS}] (finer codes pass float32's resolution)")
 
 
 def make_head(in_dim: int, num_actions: int, config: ml_collections.ConfigDict) -> MLP:
@@ -65,17 +72,19 @@ class PolicyNetwork(nn.Module):
   """obs (and, for RCI, u) -> action logits [B, A].
 
   x = torso(obs) if there is a torso (Atari) else obs; RCI appends the
-  return embedding of u to x; the head maps x to logits.
+  return embedding of u (`num_periods` periods) to x; the head maps x to logits.
   """
   head: nn.Module
   torso: nn.Module | None = None
   conditioned: bool = False
+  num_periods: int = NUM_PERIODS
 
   @nn.compact
   def __call__(self, obs, u=None):
     x = self.torso(obs) if self.torso is not None else obs.astype(jnp.float32)
     if self.conditioned:
-      x = jnp.concatenate([x.astype(jnp.float32), square_wave_embedding(u)], -1)
+      x = jnp.concatenate([x.astype(jnp.float32), square_wave_embedding(u, self.num_periods)],
+                          -1)
     return self.head(x).astype(jnp.float32)
 
 
@@ -106,10 +115,11 @@ def make_agent(obs_shape: int | tuple[int, ...], num_actions: int,
   obs_shape = (obs_shape,) if isinstance(obs_shape, int) else tuple(obs_shape)
   conditioned = config.algo == "rci"
   if torso is None:
-    head = make_head(obs_shape[0] + EMBED_DIM * conditioned, num_actions, config)
+    head = make_head(obs_shape[0] + 2 * config.return_code_periods * conditioned, num_actions,
+                     config)
   else:
     head = MLP((num_actions,), output_scale=1.0, dtype=jnp.dtype(config.compute_dtype))
-  net = PolicyNetwork(head, torso, conditioned)
+  net = PolicyNetwork(head, torso, conditioned, config.return_code_periods)
   optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
                           optax.adam(config.learning_rate, eps=config.adam_eps))
 

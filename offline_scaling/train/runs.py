@@ -10,9 +10,28 @@ from etils import epath
 
 RESULT_NAME = "result.json"
 
+# Fields added after run ids were published, with the value every earlier run
+# had: hashed only when set otherwise, so that earlier runs keep their ids (and
+# resume, and sweeps find them done). Matched on the end of the dotted path.
+ADDED_FIELDS = {"agent.return_code_periods": 16}
+
+
+def _hashed(tree: dict, path: str = "") -> dict:
+  """`tree` without the `ADDED_FIELDS` that hold their earlier value."""
+  out = {}
+  for key, value in tree.items():
+    dotted = f"{path}.{key}" if path else key
+    if isinstance(value, dict):
+      out[key] = _hashed(value, dotted)
+    elif not any((dotted == f or dotted.endswith("." + f)) and value == v
+                 for f, v in ADDED_FIELDS.items()):
+      out[key] = value
+  return out
+
 
 def run_id(config: ml_collections.ConfigDict, length: int = 12) -> str:
-  """A stable id: the hash of the config's canonical JSON (sorted keys).
+  """A stable id: the hash of the config's canonical JSON (sorted keys; the
+  `ADDED_FIELDS` left out while they hold their earlier value).
 
   Args:
     config: the run's full config.
@@ -26,7 +45,7 @@ def run_id(config: ml_collections.ConfigDict, length: int = 12) -> str:
     >>> run_id(a) == run_id(ml_collections.ConfigDict({"steps": 101, "learning_rate": 3e-4}))
     False
   """
-  text = json.dumps(config.to_dict(), sort_keys=True, default=str)
+  text = json.dumps(_hashed(config.to_dict()), sort_keys=True, default=str)
   return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 

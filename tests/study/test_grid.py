@@ -117,6 +117,20 @@ def test_a_run_setting_applies_to_the_algorithms_that_have_it():
     load_sweep("smoke", mixed + ["run.agent.alpha=x"])
 
 
+def test_the_return_code_is_a_run_setting_that_keeps_earlier_ids():
+  from experiments.common import load_sweep
+  base = grid.get_sweep("pybullet_repro")
+  coarse = load_sweep("pybullet_repro", ["run.agent.return_code_periods=6"])
+  explicit = load_sweep("pybullet_repro", ["run.agent.return_code_periods=16"])
+  rci = next(p for p in grid.points(base) if p.algo == "rci")
+  assert grid.point_id(explicit, rci) == grid.point_id(base, rci)   # the default: pinned below
+  assert grid.point_id(coarse, rci) != grid.point_id(base, rci)
+  assert grid.run_config(coarse, rci).agent.return_code_periods == 6
+  too_fine = load_sweep("pybullet_repro", ["run.agent.return_code_periods=40"])
+  with pytest.raises(OfflineScalingError, match="return_code_periods=40 must be in"):
+    grid.pybullet_module("rci").validate(grid.run_config(too_fine, rci, "/data"))
+
+
 # Ids of points before P became an axis (commit a8d52ae): the pybullet_repro
 # ones name the runs behind docs/results/reproduction.
 PINNED_IDS = {
