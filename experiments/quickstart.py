@@ -38,7 +38,7 @@ def main(_):
   for r in out.headline.itertuples():
     print(f"  {r.env} {r.algo.upper():3s} expertise {r.expertise:.1f}: return "
           f"{r.eval_return:7.1f} ± {r.eval_return_std:5.1f}   best expert "
-          f"{r.best_expert_value:7.1f}   ratio {r.vs_best_expert:.2f}")
+          f"{r.best_expert_value:7.1f}   ratio {report.format_ratio(r.vs_best_expert)}")
   print(f"\n{report.headline_sentence(out.headline)} Report: {out.path}")
 
 

@@ -52,13 +52,20 @@ class Report:
 def headline_table(df: pd.DataFrame) -> pd.DataFrame:
   """Per (env, algo, expertise) — and `num_policies` when P varies
   (`group_by`) — at the largest size: return ± std over seeds, the best
-  expert's value and their ratio."""
+  expert's value and their ratio: NaN where the best expert's value is ≤ 0
+  (HalfCheetah's low levels), as a ratio of returns of either sign says nothing."""
   keys = group_by(df)
   scale = figures.at_scale(df).sort_values(keys)
   out = scale[keys + ["param_count", "eval_return", "eval_return_std",
                           "best_expert_value"]].copy()
-  out["vs_best_expert"] = out["eval_return"] / out["best_expert_value"]
+  best = out["best_expert_value"]
+  out["vs_best_expert"] = (out["eval_return"] / best).where(best > 0)
   return out.reset_index(drop=True)
+
+
+def format_ratio(ratio: float) -> str:
+  """A ratio to the best expert as printed: 0.95, or — where it is undefined."""
+  return "—" if pd.isna(ratio) else f"{ratio:.2f}"
 
 
 # A ratio to the best expert within this band counts as "tracks the best expert".
@@ -70,7 +77,8 @@ def _verdict(g: pd.DataFrame) -> str:
   above = [f"{e:g}" for e, r in zip(g.expertise, g.vs_best_expert) if r > TRACKS[1]]
   below = [f"{e:g}" for e, r in zip(g.expertise, g.vs_best_expert) if r < TRACKS[0]]
   if not (above or below):
-    return f"tracks the best expert at every level (within {TRACKS[0]:g}–{TRACKS[1]:g}×)"
+    where = "every level" if g.vs_best_expert.notna().all() else "every level with a ratio"
+    return f"tracks the best expert at {where} (within {TRACKS[0]:g}–{TRACKS[1]:g}×)"
   parts = ([f"exceeds the best expert by more than {TRACKS[1]:g}× at expertise "
             f"{', '.join(above)}"] if above else [])
   parts += ([f"falls below {TRACKS[0]:g}× of the best expert at expertise {', '.join(below)}"]
@@ -80,16 +88,26 @@ def _verdict(g: pd.DataFrame) -> str:
 
 def headline_sentence(head: pd.DataFrame) -> str:
   """One sentence: performance at scale against the best expert, per level,
-  and what that says (`TRACKS`); per P too when `head` has a P column."""
+  and what that says (`TRACKS`); per P too when `head` has a P column. Levels
+  without a ratio (best expert's value ≤ 0) are given as return vs value."""
   parts = []
   keys = ["env", "algo"] + (["num_policies"] if "num_policies" in head else [])
   for key, g in head.groupby(keys):
     g = g.sort_values("expertise")
-    ratios = ", ".join(f"{r:.2f}" for r in g.vs_best_expert)
-    levels = ", ".join(f"{e:g}" for e in g.expertise)
+    rated, unrated = g[g.vs_best_expert.notna()], g[g.vs_best_expert.isna()]
     p = f" with P = {key[2]}" if len(key) > 2 else ""
-    parts.append(f"{key[0]} {key[1].upper()}{p} reaches {ratios}× the best expert's value at "
-                 f"expertise {levels}: it {_verdict(g)}")
+    text = f"{key[0]} {key[1].upper()}{p} reaches "
+    if len(rated):
+      text += (f"{', '.join(f'{r:.2f}' for r in rated.vs_best_expert)}× the best expert's "
+               f"value at expertise {', '.join(f'{e:g}' for e in rated.expertise)}")
+    if len(unrated):
+      pairs = ", ".join(f"{r:,.0f} vs {b:,.0f}"
+                        for r, b in zip(unrated.eval_return, unrated.best_expert_value))
+      levels = ", ".join(f"{e:g}" for e in unrated.expertise)
+      aside = (f"{pairs} at expertise {levels}, where the best expert's value is ≤ 0 and "
+               "a ratio says nothing")
+      text += f" ({aside})" if len(rated) else aside
+    parts.append(text + (f": it {_verdict(g)}" if len(rated) else ""))
   return "At the largest size, " + "; ".join(parts) + "."
 
 
@@ -256,7 +274,7 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
             + _p_cell(show_p, getattr(r, "num_policies", ""))
             + f" {int(r.param_count):,} | "
             f"{r.eval_return:.1f} ± {r.eval_return_std:.1f} | {r.best_expert_value:.1f} | "
-            f"{r.vs_best_expert:.2f} |" for r in head.itertuples()]
+            f"{format_ratio(r.vs_best_expert)} |" for r in head.itertuples()]
   if show_p:
     lines += ["", "## Performance at scale vs the number of experts", "",
               "The runs vary the number of experts P each dataset is sub-sampled to (evenly "

@@ -267,3 +267,18 @@ def test_a_report_leaves_no_figure_of_the_report_before_it(p_store, tmp_path):
   assert not list((folder / "bnsl").glob("*num_policies*"))
   published = report.publish(folder, tmp_path / "pub").parent
   assert not list(published.glob("*_P*.png"))
+
+
+def test_no_ratio_where_the_best_experts_value_is_not_positive():
+  # HalfCheetah's low levels: the best experts' values are negative, and
+  # -916 / -825 = 1.11 would read as "above the best expert".
+  head = report.headline_table(pd.DataFrame(dict(
+      env="halfcheetah", algo="rfi", expertise=(0.2, 0.4, 1.0), num_policies=100,
+      param_count=319_437, eval_return=(-916.1, -28.7, 1911.3), eval_return_std=50.0,
+      best_expert_value=(-824.8, -54.6, 2004.3))))
+  assert [report.format_ratio(r) for r in head.vs_best_expert] == ["—", "—", "0.95"]
+  assert report.headline_sentence(head) == (
+      "At the largest size, halfcheetah RFI reaches 0.95× the best expert's value at "
+      "expertise 1 (-916 vs -825, -29 vs -55 at expertise 0.2, 0.4, where the best expert's "
+      "value is ≤ 0 and a ratio says nothing): it tracks the best expert at every level with "
+      "a ratio (within 0.8–1.2×).")
