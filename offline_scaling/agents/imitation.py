@@ -21,12 +21,11 @@ import optax
 from offline_scaling.agents.base import Agent, make_init, make_update, validate_settings
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets import MLP
-from offline_scaling.nets.return_embedding import (NUM_PERIODS, normalized_return,
-                                                   square_wave_embedding)
+from offline_scaling.nets.return_embedding import (MAX_PERIODS, NUM_PERIODS, code_size,
+                                                   normalized_return, square_wave_embedding)
 from offline_scaling.nets.sizing import hidden_widths
 
 ALGOS = ("bc", "rfi", "rci")
-MAX_PERIODS = 20
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -115,8 +114,8 @@ def make_agent(obs_shape: int | tuple[int, ...], num_actions: int,
   obs_shape = (obs_shape,) if isinstance(obs_shape, int) else tuple(obs_shape)
   conditioned = config.algo == "rci"
   if torso is None:
-    head = make_head(obs_shape[0] + 2 * config.return_code_periods * conditioned, num_actions,
-                     config)
+    head = make_head(obs_shape[0] + code_size(config.return_code_periods) * conditioned,
+                     num_actions, config)
   else:
     head = MLP((num_actions,), output_scale=1.0, dtype=jnp.dtype(config.compute_dtype))
   net = PolicyNetwork(head, torso, conditioned, config.return_code_periods)

@@ -20,6 +20,12 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 NUM_PERIODS = 16
+MAX_PERIODS = 20   # finer codes pass float32's resolution of u + 1 ∈ [0, 4)
+
+
+def code_size(num_periods: int = NUM_PERIODS) -> int:
+  """The code's dimension: a (sin, cos) pair per period."""
+  return 2 * num_periods
 
 
 def resolution(num_periods: int = NUM_PERIODS) -> float:
@@ -56,5 +62,5 @@ def square_wave_embedding(u: jnp.ndarray, num_periods: int = NUM_PERIODS) -> jnp
   periods = 4.0 * 2.0 ** -jnp.arange(num_periods, dtype=jnp.float32)
   phase = 2 * jnp.pi * (jnp.asarray(u, jnp.float32)[..., None] + 1.0) / periods
   waves = jnp.stack([jnp.sin(phase), jnp.cos(phase)], -1).reshape(*phase.shape[:-1],
-                                                                   2 * num_periods)
+                                                                   code_size(num_periods))
   return jnp.where(waves >= 0, 1.0, -1.0)
