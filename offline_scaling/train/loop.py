@@ -210,15 +210,16 @@ class Trainer:
   def _resume(self, mgr, stream: Stream):
     state = self.init_state()
     latest = checkpoints.restore_latest(mgr, state)
-    if latest is None:
-      return state, 0
-    step, state, meta = latest
-    saved_by = meta.get("num_processes", 1)
-    if saved_by != self._host[1]:
-      raise OfflineScalingError(
-          f"{self.run_dir} was checkpointed by {saved_by} processes; its data streams' "
-          f"positions are per process, so resume it with {saved_by}, not {self._host[1]}")
-    stream.restore(self._stream_prefix(step))
+    step = 0
+    if latest is not None:
+      step, state, meta = latest
+      saved_by = meta.get("num_processes", 1)
+      if saved_by != self._host[1]:
+        raise OfflineScalingError(
+            f"{self.run_dir} was checkpointed by {saved_by} processes; its data streams' "
+            f"positions are per process, so resume it with {saved_by}, not {self._host[1]}")
+      stream.restore(self._stream_prefix(step))
+    # Also with no checkpoint: a run killed before its first one may have logged.
     if self._primary:
       for name in ("metrics.jsonl", "evals.jsonl"):
         runs.truncate_jsonl(self.run_dir / name, "step", step)

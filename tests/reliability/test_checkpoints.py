@@ -59,3 +59,22 @@ def test_resume_skips_a_half_written_checkpoint(shards, finished, tmp_path, capl
   assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["40", "60"]
   steps = [json.loads(l)["step"] for l in (run / "metrics.jsonl").read_text().splitlines()]
   assert steps == [10, 20, 30, 40, 50, 60]
+
+
+def test_kill_before_the_first_checkpoint_leaves_no_repeated_log_lines(shards, finished, tmp_path):
+  """Killed while saving its first checkpoint (step 20): the run starts over from
+  update 0 and its logs hold each step once, as the uninterrupted run's do."""
+  reference_run, reference = finished
+  run = tmp_path / "run"
+  shutil.copytree(reference_run, run)
+  (run / "checkpoints" / "40").rename(run / "checkpoints" / "20")   # as step 20 ...
+  shutil.rmtree(run / "checkpoints" / "60")
+  _half_written(run / "checkpoints" / "20")                         # ... was being saved
+  metrics = (run / "metrics.jsonl").read_text().splitlines()
+  (run / "metrics.jsonl").write_text("\n".join(metrics[:2]) + "\n")   # steps 10 and 20
+
+  params, summary = train(shards, run, steps=60)
+  assert summary["steps"] == 60
+  assert_same(params, reference)
+  steps = [json.loads(l)["step"] for l in (run / "metrics.jsonl").read_text().splitlines()]
+  assert steps == [10, 20, 30, 40, 50, 60]
