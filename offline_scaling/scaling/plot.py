@@ -34,7 +34,7 @@ def _y_limits(y_data: np.ndarray, y_model: np.ndarray) -> tuple[float, float]:
   return lo - pad, hi + pad
 
 
-def _compact(value: float, _pos=None) -> str:
+def format_count(value: float, _pos=None) -> str:
   """A count as the paper writes sizes: 2K, 320K, 1.5M, 300M."""
   for unit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
     if abs(value) >= unit:
@@ -55,7 +55,7 @@ def log_count_axis(ax: Any) -> None:
   lo, hi = ax.get_xlim()
   subs = (1.0, 2.0, 5.0) if np.log10(hi / lo) <= 2 else (1.0,)
   ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
-  ax.xaxis.set_major_formatter(ticker.FuncFormatter(_compact))
+  ax.xaxis.set_major_formatter(ticker.FuncFormatter(format_count))
   ax.xaxis.set_minor_formatter(ticker.NullFormatter())   # labelled minor ticks collide
 
 

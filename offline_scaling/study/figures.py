@@ -10,7 +10,9 @@
 5. `performance_vs_diversity`: return at scale vs the number of experts P,
    one curve per expertise level, with each level's best expert (for a sweep
    that varies P).
-(6. the BNSL fits are drawn per group by `study.fits.fit_groups`.)
+6. `conditioning_response`: RCI's return got vs return asked, from the
+   re-evaluation on a finer grid of c (`study.conditioning`).
+(The BNSL fits are drawn per group by `study.fits.fit_groups`.)
 
 1–4 draw one P: a report on a sweep that varies P draws them once per P.
 
@@ -133,6 +135,32 @@ def conditioning(cond: pd.DataFrame) -> plt.Figure:
            xlabel="conditioner c", ylabel="return")
     ax.legend(fontsize=7)
   return _finish(fig, "RCI conditioning")
+
+
+def conditioning_response(table: pd.DataFrame) -> plt.Figure:
+  """Return got vs return asked, from `conditioning.response_table`: a panel per
+  (env, expertise), a curve per (model size, return code), the identity, the
+  best expert's value and G_max marked, c* (asking for that value) starred."""
+  groups = sorted(table.groupby(["env", "expertise"]).groups)
+  fig, axes = _panels(len(groups), ncols=min(len(groups), 3))
+  colors = _colors(table["size"])
+  styles = dict(zip(sorted(table["code_size"].unique(), reverse=True), ("-", "--", ":", "-.")))
+  for ax, (env, e) in zip(axes, groups):
+    rows = table[(table["env"] == env) & (table["expertise"] == e)]
+    for (code, n), g in rows.groupby(["code_size", "size"]):
+      ax.errorbar(g["asked_return"], g["return_mean"], yerr=g["return_std"], marker=".",
+                  capsize=2, color=colors[n], ls=styles[code],
+                  label=f"{scaling_plot.format_count(n)}, {code}-d code")
+      star = g[g["at_best_expert"]]
+      ax.plot(star["asked_return"], star["return_mean"], "*", ms=11, color=colors[n], mec="k")
+    lo, hi = rows["asked_return"].min(), rows["asked_return"].max()
+    ax.plot([lo, hi], [lo, hi], color="0.6", lw=1, label="got = asked")
+    ax.axhline(rows["best_expert_value"].iloc[0], color="k", ls="--", lw=1,
+               label="best expert's value")
+    ax.axvline(rows["g_max"].iloc[0], color="k", ls=":", lw=1, label="G_max (c = 1)")
+    ax.set(title=f"{env} RCI, e = {e:g}", xlabel="return asked", ylabel="return got")
+    ax.legend(fontsize=6)
+  return _finish(fig, "RCI conditioning response (★: asking for the best expert's value)")
 
 
 def training_curves(curves: pd.DataFrame) -> plt.Figure:

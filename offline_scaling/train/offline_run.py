@@ -21,7 +21,7 @@ from offline_scaling.data.expertise import POSITIONS, RULES, episode_ranges, sel
 from offline_scaling.data.sources import EpisodeSource
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets.sizing import tree_param_count
-from offline_scaling.train import distributed, loop, runs
+from offline_scaling.train import checkpoints, distributed, loop, runs
 
 # (agent, params stacked over seeds, act kwargs) -> returns [num_seeds, episodes]
 PlayFn = Callable[[Agent, object, dict], np.ndarray]
@@ -164,3 +164,41 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
   if distributed.is_primary():
     runs.write_result(run_dir, record)
   return record
+
+
+def reevaluate(run_dir: str | epath.Path, build_agent: Callable[[pipeline.DatasetStats], Agent],
+               play: PlayFn, conditioners, deterministic_eval: bool = False) -> dict:
+  """Plays a finished run's final parameters again, at other RCI conditioners.
+
+  Nothing is trained: the agent is rebuilt for the run's recorded dataset
+  statistics (so c keeps its meaning, u = c on [G_min, G_max]) and its last
+  checkpoint is restored. With the run's own conditioners it reproduces the
+  run's final evaluation.
+
+  Args:
+    run_dir: a finished run's directory (`result.json`, `checkpoints/`).
+    build_agent: as for `run`, for the run's config.
+    play: as for `run`, for the run's config.
+    conditioners: the c values to play (RCI), or (None,) for any other agent.
+    deterministic_eval: as for `run`.
+
+  Returns:
+    {"step": the checkpoint's update, then `make_evaluate`'s record: per
+    conditioner `c=<c>/returns` (seeds × episodes) and `c=<c>/return_mean`}.
+
+  Raises:
+    OfflineScalingError: when the run has not finished or has no checkpoint.
+  """
+  run_dir = epath.Path(run_dir)
+  record = runs.finished_result(run_dir)
+  agent = build_agent(pipeline.DatasetStats(**record["dataset"]))
+  config = ml_collections.ConfigDict(record["config"])
+  trainer = loop.Trainer(agent, config.train, run_dir)
+  mgr = checkpoints.manager(run_dir / "checkpoints")
+  latest = checkpoints.restore_latest(mgr, trainer.init_state())
+  mgr.close()
+  if latest is None:
+    raise OfflineScalingError(f"{run_dir} has no checkpoint to re-evaluate")
+  step, state, _ = latest
+  evaluate = make_evaluate(agent, play, tuple(conditioners), deterministic_eval)
+  return dict(step=step, **evaluate(jax.device_get(state.params), step))

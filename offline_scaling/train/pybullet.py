@@ -14,7 +14,7 @@ from offline_scaling.data.pipeline import DatasetStats
 from offline_scaling.data.sources import PybulletSource
 from offline_scaling.envs import canonical_name, make_env
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.train import evaluation, offline_run
+from offline_scaling.train import evaluation, offline_run, runs
 
 # (obs_dim, num_actions) -> build_agent(stats): called once the env is probed,
 # before any data are read, so a setting the env rules out fails first.
@@ -57,16 +57,33 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, agent_for:
     The result record (see `offline_run.run`); `eval_return` is the mean
     evaluation return over seeds and episodes (env reward units).
   """
+  build_agent, play = _agent_and_play(config, agent_for)
+  return offline_run.run(config, workdir, domain="pybullet", algo=config.agent.algo,
+                         source=PybulletSource(config.data), build_agent=build_agent,
+                         play=play, deterministic_eval=config.agent.eval_deterministic,
+                         progress=progress, run_id=run_id)
+
+
+def reevaluate(run_dir: str | epath.Path, agent_for: AgentFor, conditioners) -> dict:
+  """`offline_run.reevaluate` of a finished PyBullet run: its final parameters
+  played in the real env at `conditioners`, with the run's own evaluation
+  settings (episodes, seed, deterministic or not)."""
+  record = runs.finished_result(run_dir)
+  config = ml_collections.ConfigDict(record["config"])
+  build_agent, play = _agent_and_play(config, agent_for)
+  return offline_run.reevaluate(run_dir, build_agent, play, conditioners,
+                                config.agent.eval_deterministic)
+
+
+def _agent_and_play(config: ml_collections.ConfigDict, agent_for: AgentFor):
+  """(build_agent for the probed env's sizes, play in the real env with the
+  config's evaluation settings)."""
   probe = make_env(config.env)
   obs_dim, num_actions = probe.observation_space.shape[0], int(probe.action_space.n)
   probe.close()
-  build_agent = agent_for(obs_dim, num_actions)
 
   def play(agent, params, act_kwargs):
     return evaluation.evaluate_seeds(agent.act, params, config.env, config.train.num_seeds,
                                      config.eval_episodes, seed=config.eval_seed, **act_kwargs)
 
-  return offline_run.run(config, workdir, domain="pybullet", algo=config.agent.algo,
-                         source=PybulletSource(config.data), build_agent=build_agent,
-                         play=play, deterministic_eval=config.agent.eval_deterministic,
-                         progress=progress, run_id=run_id)
+  return agent_for(obs_dim, num_actions), play

@@ -11,7 +11,8 @@ import ml_collections
 from etils import epath
 
 from offline_scaling.agents import imitation
-from offline_scaling.train import pybullet
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.train import pybullet, runs
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -30,9 +31,23 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path,
   """Validates `config` (`default_config()` or a variant) and runs it with
   `pybullet.run`, which documents the arguments and the result record."""
   validate(config)
+  return pybullet.run(config, workdir, _agent_for(config.agent), progress=progress,
+                      run_id=run_id)
 
+
+def reevaluate(run_dir: str | epath.Path, conditioners) -> dict:
+  """A finished RCI run's final parameters played at `conditioners` (see
+  `pybullet.reevaluate`); nothing is trained."""
+  record = runs.finished_result(run_dir)
+  if record["algo"] != "rci":
+    raise OfflineScalingError(f"{run_dir} is a {record['algo']} run: only RCI takes "
+                              "conditioners")
+  return pybullet.reevaluate(run_dir, _agent_for(ml_collections.ConfigDict(
+      record["config"]["agent"])), conditioners)
+
+
+def _agent_for(agent_config: ml_collections.ConfigDict) -> pybullet.AgentFor:
   def agent_for(obs_dim, num_actions):
-    return lambda stats: imitation.make_agent(obs_dim, num_actions, config.agent,
+    return lambda stats: imitation.make_agent(obs_dim, num_actions, agent_config,
                                               stats.g_min, stats.g_max)
-
-  return pybullet.run(config, workdir, agent_for, progress=progress, run_id=run_id)
+  return agent_for

@@ -8,6 +8,8 @@ import json
 import ml_collections
 from etils import epath
 
+from offline_scaling.errors import OfflineScalingError
+
 RESULT_NAME = "result.json"
 
 # Fields added after run ids were published, with the value every earlier run
@@ -67,6 +69,18 @@ def read_result(run_dir: str | epath.Path) -> dict | None:
   """The run's `result.json` record, or None if the run has not finished."""
   path = epath.Path(run_dir) / RESULT_NAME
   return json.loads(path.read_text()) if path.exists() else None
+
+
+def finished_result(run_dir: str | epath.Path) -> dict:
+  """The result record of a run that must have finished (to be re-evaluated, say).
+
+  Raises:
+    OfflineScalingError: naming the run directory when it has no result.
+  """
+  record = read_result(run_dir)
+  if record is None:
+    raise OfflineScalingError(f"{run_dir} has no {RESULT_NAME}: the run has not finished")
+  return record
 
 
 def write_result(run_dir: str | epath.Path, record: dict) -> epath.Path:

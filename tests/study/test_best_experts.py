@@ -6,16 +6,7 @@ import pytest
 from offline_scaling.data import policy_table
 from offline_scaling.data.expertise import select_policies
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.study import best_experts, grid, stages, sweep
-
-
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-  workdir = tmp_path_factory.mktemp("smoke")
-  config = grid.get_sweep("smoke")
-  for stage in ("experts", "collect"):
-    sweep.run_sweep(config, workdir, stage=stage, log=lambda _: None)
-  return config, workdir
+from offline_scaling.study import best_experts, grid, stages
 
 
 def test_each_level_replays_its_best_expert_both_ways(smoke):

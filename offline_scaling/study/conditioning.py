@@ -1,0 +1,155 @@
+"""RCI's conditioning response: the return a trained RCI policy gets when asked for one.
+
+A sweep evaluates RCI at a few conditioners c (the paper's five). Where to set
+c is then a choice made on five points. This module plays each finished
+PyBullet RCI run's final parameters again on a finer grid of c, without
+training, and adds the c that asks for the best data-collecting expert's value,
+
+    c* = (V_best − G_min) / (G_max − G_min),
+
+so the response can be read in return units: asked G_min + c·(G_max − G_min),
+got the mean evaluation return.
+
+* `reevaluate_runs`: plays the runs, caching `<run>/conditioning.json`
+  ({"step": update, "returns": {"<c>": returns, seeds × episodes}}), so a rerun plays
+  only conditioners it has not played.
+* `response_table`: one row per (run, c) from those files.
+* `summary`: one row per run: the best c and its return, the return at c*
+  and at c = 1.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable, Collection
+
+import numpy as np
+import pandas as pd
+from etils import epath
+
+from offline_scaling.data.policy_table import write_json_atomic
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.nets import return_embedding
+from offline_scaling.train import pybullet_imitation, runs
+
+RECORD_NAME = "conditioning.json"
+
+
+def best_expert_conditioner(record: dict) -> float:
+  """c* of a run's result record: the c whose asked return is the best
+  selected expert's value (rounded to 4 decimals, so it caches as one key)."""
+  g_min, g_max = record["dataset"]["g_min"], record["dataset"]["g_max"]
+  return round((record["best_expert_value"] - g_min) / max(g_max - g_min, 1e-9), 4)
+
+
+def _rci_runs(workdir: str | epath.Path, run_ids: Collection[str]) -> list[epath.Path]:
+  root = epath.Path(workdir) / "runs"
+  dirs = [root / rid for rid in sorted(run_ids)
+          if (root / rid / runs.RESULT_NAME).exists()]
+  return [d for d in dirs if runs.read_result(d)["algo"] == "rci"
+          and runs.read_result(d)["domain"] == "pybullet"]
+
+
+def _key(c: float) -> str:
+  return f"{c:g}"
+
+
+def reevaluate_runs(workdir: str | epath.Path, run_ids: Collection[str], conditioners,
+                    log: Callable[[str], None] = print) -> list[epath.Path]:
+  """Plays every finished PyBullet RCI run among `run_ids` at `conditioners` and its c*.
+
+  Args:
+    workdir: the sweep's workdir (runs under `<workdir>/runs/`).
+    run_ids: the runs to consider (a sweep's point ids); unfinished ones and
+      other algorithms are left out.
+    conditioners: c values to play (floats, finite).
+    log: called with a line per run played.
+
+  Returns:
+    The run directories whose `conditioning.json` now holds every asked c.
+
+  Raises:
+    OfflineScalingError: when a conditioner is not finite, or no run among
+      `run_ids` is a finished RCI run.
+  """
+  if not conditioners or not all(np.isfinite(c) for c in conditioners):
+    raise OfflineScalingError(f"--conditioners={list(conditioners)} must be finite numbers")
+  dirs = _rci_runs(workdir, run_ids)
+  if not dirs:
+    raise OfflineScalingError(f"no finished PyBullet RCI run of this sweep under "
+                              f"{epath.Path(workdir) / 'runs'}")
+  for d in dirs:
+    record = runs.read_result(d)
+    path = d / RECORD_NAME
+    saved = json.loads(path.read_text()) if path.exists() else {"returns": {}}
+    wanted = {_key(float(c)): float(c) for c in conditioners}
+    wanted[_key(best_expert_conditioner(record))] = best_expert_conditioner(record)
+    todo = [c for k, c in sorted(wanted.items(), key=lambda kv: kv[1])
+            if k not in saved["returns"]]
+    if not todo:
+      continue
+    played = pybullet_imitation.reevaluate(d, todo)
+    saved["step"] = played["step"]
+    saved["returns"].update({_key(c): played[f"c={c:g}/returns"] for c in todo})
+    write_json_atomic(path, saved)   # a kill never leaves half a file
+    log(f"{d.name} ({record['env']} e={record['expertise']:g} "
+        f"{record['param_count']:,} params): played c = {', '.join(_key(c) for c in todo)}")
+  return dirs
+
+
+def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.DataFrame:
+  """One row per (re-evaluated RCI run, c).
+
+  Columns: run_id, env, expertise, param_count, size (the sweep point's
+  requested size, else param_count), code_size (the return code's
+  dimension), conditioner, asked_return (G_min + c·(G_max − G_min), env reward
+  units), return_mean (over seeds and episodes), return_std (over the seeds'
+  mean returns), at_best_expert (c is c*), best_expert_value, g_min, g_max.
+  Sorted by env, expertise, code_size, size, conditioner.
+  """
+  rows = []
+  for d in _rci_runs(workdir, run_ids):
+    if not (d / RECORD_NAME).exists():
+      continue
+    record, saved = runs.read_result(d), json.loads((d / RECORD_NAME).read_text())
+    point = json.loads((d / "point.json").read_text()) if (d / "point.json").exists() else {}
+    g_min, g_max = record["dataset"]["g_min"], record["dataset"]["g_max"]
+    periods = record["config"]["agent"].get("return_code_periods",
+                                            runs.ADDED_FIELDS["agent.return_code_periods"])
+    for key, returns in saved["returns"].items():
+      c = float(key)
+      seeds = np.asarray(returns, float).mean(axis=-1)
+      rows.append(dict(run_id=record["run_id"], env=record["env"],
+                       expertise=record["expertise"], param_count=record["param_count"],
+                       size=point.get("size", record["param_count"]),
+                       code_size=return_embedding.code_size(periods), conditioner=c,
+                       asked_return=g_min + c * (g_max - g_min),
+                       return_mean=float(seeds.mean()), return_std=float(seeds.std()),
+                       at_best_expert=key == _key(best_expert_conditioner(record)),
+                       best_expert_value=record["best_expert_value"], g_min=g_min,
+                       g_max=g_max))
+  if not rows:
+    raise OfflineScalingError(f"no {RECORD_NAME} under {epath.Path(workdir) / 'runs'}: "
+                              "run reevaluate_runs first")
+  return pd.DataFrame(rows).sort_values(
+      ["env", "expertise", "code_size", "size", "conditioner"], ignore_index=True)
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+  """One row per run of `response_table`: env, expertise, code_size,
+  size, best_expert_value, best_c and best_return (the c with the
+  highest mean return), c_star and return_at_c_star, return_at_c1 (NaN when
+  c = 1 was not played)."""
+  rows = []
+  for _, g in table.groupby("run_id"):
+    best = g.loc[g["return_mean"].idxmax()]
+    star = g[g["at_best_expert"]].iloc[0]
+    one = g.loc[g["conditioner"] == 1.0, "return_mean"]
+    rows.append(dict(env=best["env"], expertise=best["expertise"], code_size=best["code_size"],
+                     size=best["size"],
+                     best_expert_value=best["best_expert_value"], best_c=best["conditioner"],
+                     best_return=best["return_mean"], c_star=star["conditioner"],
+                     return_at_c_star=star["return_mean"],
+                     return_at_c1=float(one.iloc[0]) if len(one) else np.nan))
+  return pd.DataFrame(rows).sort_values(["env", "expertise", "code_size", "size"],
+                                        ignore_index=True)

@@ -1,0 +1,74 @@
+"""RCI's conditioning response: finished runs of a real (tiny) smoke sweep played again."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from offline_scaling.errors import OfflineScalingError
+from offline_scaling.study import conditioning, figures, grid, sweep
+
+
+@pytest.fixture(scope="module")
+def rci_runs(smoke):
+  """Two finished RCI runs (the smallest and largest smoke sizes at e = 1) and
+  one RFI run, in the smoke workdir."""
+  config, workdir = smoke
+  config = config.copy_and_resolve_references()
+  config.update(algos=("rci", "rfi"), expertise=(1.0,), sizes=(1_000, 8_000))
+  sweep.run_sweep(config, workdir, stage="train", log=lambda _: None)
+  ids = {grid.point_id(config, p): p for p in grid.points(config)}
+  return workdir, ids
+
+
+def test_replaying_reproduces_the_run_and_adds_the_best_experts_c(rci_runs):
+  workdir, ids = rci_runs
+  played = []
+  dirs = conditioning.reevaluate_runs(workdir, ids, [1.0, 0.5, 0.8], log=played.append)
+  assert {d.name for d in dirs} == {i for i, p in ids.items() if p.algo == "rci"}
+  assert len(played) == 2
+  for d in dirs:
+    record = json.loads((d / "result.json").read_text())
+    saved = json.loads((d / conditioning.RECORD_NAME).read_text())
+    assert saved["step"] == record["steps"]
+    # Nothing trained: the run's own conditioners give its recorded final returns.
+    for c in ("0.5", "1"):
+      assert saved["returns"][c] == record["eval"][f"c={c}/returns"]
+    c_star = conditioning.best_expert_conditioner(record)
+    assert set(saved["returns"]) == {"0.5", "0.8", "1", f"{c_star:g}"}
+
+  table = conditioning.response_table(workdir, ids)
+  assert len(table) == 2 * 4 and set(table["code_size"]) == {32}
+  star = table[table["at_best_expert"]]
+  assert np.allclose(star["asked_return"], star["best_expert_value"], atol=0.1)
+  one = table[table["conditioner"] == 1.0]
+  assert np.allclose(one["asked_return"], one["g_max"])
+  per_run = conditioning.summary(table)
+  assert list(per_run["size"]) == [1_000, 8_000]
+  for r in per_run.itertuples():
+    rows = table[table["size"] == r.size]
+    assert r.best_return == rows["return_mean"].max()
+    assert r.return_at_c1 == one.loc[one["size"] == r.size, "return_mean"].item()
+
+  # Cached: asking again plays nothing; a new c plays only that c.
+  conditioning.reevaluate_runs(workdir, ids, [0.5, 1.0], log=played.append)
+  assert len(played) == 2
+  conditioning.reevaluate_runs(workdir, ids, [0.9], log=played.append)
+  assert len(played) == 4 and all(line.endswith("played c = 0.9") for line in played[2:])
+
+  png = figures.save(figures.conditioning_response(table), workdir / "fig",
+                     "conditioning_response")
+  assert Image.open(png).size[0] > 300
+
+
+def test_runs_it_cannot_replay_are_refused_by_name(rci_runs, tmp_path):
+  workdir, ids = rci_runs
+  rfi = {i for i, p in ids.items() if p.algo == "rfi"}
+  with pytest.raises(OfflineScalingError, match="no finished PyBullet RCI run"):
+    conditioning.reevaluate_runs(workdir, rfi, [1.0])
+  with pytest.raises(OfflineScalingError, match="must be finite"):
+    conditioning.reevaluate_runs(workdir, ids, [float("nan")])
+  (tmp_path / "runs").mkdir()
+  with pytest.raises(OfflineScalingError, match="no conditioning.json"):
+    conditioning.response_table(tmp_path, ids)
