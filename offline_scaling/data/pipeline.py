@@ -117,6 +117,13 @@ class DatasetStats:
     """The statistics as a JSON-ready dict."""
     return dataclasses.asdict(self)
 
+  @classmethod
+  def from_record(cls, record: dict) -> "DatasetStats":
+    """The statistics a run's result recorded (`to_dict`). Records written
+    before r_min/r_max existed lack them: they read NaN (only CQL's reward
+    scale uses them, and only when training)."""
+    return cls(**{"r_min": float("nan"), "r_max": float("nan"), **record})
+
 
 # What `episode_problem` codes mean (0: a good episode).
 PROBLEMS = ("", "has no transitions", "has non-finite rewards or return",

@@ -166,8 +166,9 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
   return record
 
 
-def reevaluate(run_dir: str | epath.Path, build_agent: Callable[[pipeline.DatasetStats], Agent],
-               play: PlayFn, conditioners, deterministic_eval: bool = False) -> dict:
+def reevaluate(run_dir: str | epath.Path, train_config: ml_collections.ConfigDict,
+               build_agent: Callable[[pipeline.DatasetStats], Agent], play: PlayFn,
+               conditioners, deterministic_eval: bool = False) -> dict:
   """Plays a finished run's final parameters again, at other RCI conditioners.
 
   Nothing is trained: the agent is rebuilt for the run's recorded dataset
@@ -177,6 +178,7 @@ def reevaluate(run_dir: str | epath.Path, build_agent: Callable[[pipeline.Datase
 
   Args:
     run_dir: a finished run's directory (`result.json`, `checkpoints/`).
+    train_config: the run's loop settings (`config.train`; its seeds).
     build_agent: as for `run`, for the run's config.
     play: as for `run`, for the run's config.
     conditioners: the c values to play (RCI), or (None,) for any other agent.
@@ -191,9 +193,8 @@ def reevaluate(run_dir: str | epath.Path, build_agent: Callable[[pipeline.Datase
   """
   run_dir = epath.Path(run_dir)
   record = runs.finished_result(run_dir)
-  agent = build_agent(pipeline.DatasetStats(**record["dataset"]))
-  config = ml_collections.ConfigDict(record["config"])
-  trainer = loop.Trainer(agent, config.train, run_dir)
+  agent = build_agent(pipeline.DatasetStats.from_record(record["dataset"]))
+  trainer = loop.Trainer(agent, train_config, run_dir)
   mgr = checkpoints.manager(run_dir / "checkpoints")
   latest = checkpoints.restore_latest(mgr, trainer.init_state())
   mgr.close()

@@ -14,7 +14,7 @@ from offline_scaling.data.pipeline import DatasetStats
 from offline_scaling.data.sources import PybulletSource
 from offline_scaling.envs import canonical_name, make_env
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.train import evaluation, offline_run, runs
+from offline_scaling.train import evaluation, offline_run
 
 # (obs_dim, num_actions) -> build_agent(stats): called once the env is probed,
 # before any data are read, so a setting the env rules out fails first.
@@ -64,14 +64,13 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, agent_for:
                          progress=progress, run_id=run_id)
 
 
-def reevaluate(run_dir: str | epath.Path, agent_for: AgentFor, conditioners) -> dict:
-  """`offline_run.reevaluate` of a finished PyBullet run: its final parameters
-  played in the real env at `conditioners`, with the run's own evaluation
-  settings (episodes, seed, deterministic or not)."""
-  record = runs.finished_result(run_dir)
-  config = ml_collections.ConfigDict(record["config"])
+def reevaluate(run_dir: str | epath.Path, config: ml_collections.ConfigDict,
+               agent_for: AgentFor, conditioners) -> dict:
+  """`offline_run.reevaluate` of a finished PyBullet run whose config is
+  `config`: its final parameters played in the real env at `conditioners`,
+  with the run's own evaluation settings (episodes, seed, deterministic or not)."""
   build_agent, play = _agent_and_play(config, agent_for)
-  return offline_run.reevaluate(run_dir, build_agent, play, conditioners,
+  return offline_run.reevaluate(run_dir, config.train, build_agent, play, conditioners,
                                 config.agent.eval_deterministic)
 
 

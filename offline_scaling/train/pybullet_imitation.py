@@ -42,8 +42,11 @@ def reevaluate(run_dir: str | epath.Path, conditioners) -> dict:
   if record["algo"] != "rci":
     raise OfflineScalingError(f"{run_dir} is a {record['algo']} run: only RCI takes "
                               "conditioners")
-  return pybullet.reevaluate(run_dir, _agent_for(ml_collections.ConfigDict(
-      record["config"]["agent"])), conditioners)
+  # Today's defaults under the record: a field added since keeps the value
+  # every earlier run had (`runs.ADDED_FIELDS`).
+  config = default_config()
+  config.update(record["config"])
+  return pybullet.reevaluate(run_dir, config, _agent_for(config.agent), conditioners)
 
 
 def _agent_for(agent_config: ml_collections.ConfigDict) -> pybullet.AgentFor:
