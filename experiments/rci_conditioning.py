@@ -2,10 +2,12 @@ r"""RCI's conditioning response: a sweep's finished RCI runs played again on a
 finer grid of conditioners, without training.
 
     python -m experiments.rci_conditioning --sweep=pybullet_repro --workdir=runs/repro \
-        --conditioners=0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0,1.1
+        --conditioners=0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0,1.1 \
+        --compare=run.agent.return_code_periods=6
 
 Each PyBullet RCI run of the sweep is played at every c given and at c*, the c
-that asks for the best data-collecting expert's value. Results are cached per
+that asks for the best data-collecting expert's value; `--compare` adds the same
+points run with another setting (here the 12-d return code). Results are cached per
 run (`conditioning.json`), so a rerun or a longer grid plays only what is new.
 Writes <out>/conditioning_response.csv (a row per run and c), the per-run
 summary (best c, return at c* and at c = 1) as conditioning_summary.csv, and
@@ -25,6 +27,10 @@ from offline_scaling.study import conditioning, figures, grid
 flags.DEFINE_string("sweep", "pybullet_repro", "the named sweep whose RCI runs to play")
 flags.DEFINE_multi_string("set", [], "the sweep's FIELD=VALUE overrides, as given to "
                           "experiments.sweep (they select its points, hence its runs)")
+flags.DEFINE_multi_string("compare", [], "FIELD=VALUE: also play the sweep's points with "
+                          "this override, drawn beside them (e.g. "
+                          "run.agent.return_code_periods=6 for the 12-d return code); "
+                          "repeatable, each a variant of its own")
 flags.DEFINE_string("workdir", None, "the sweep's workdir")
 flags.DEFINE_list("conditioners", ["0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0",
                                    "1.1"], "conditioners c to play (c* is always added)")
@@ -39,8 +45,10 @@ def main(_):
     cs = [float(c) for c in F.conditioners]
   except ValueError as e:
     raise OfflineScalingError(f"--conditioners={','.join(F.conditioners)}: {e}") from None
-  sweep = common.load_sweep(F.sweep, F.set)
-  ids = {grid.point_id(sweep, p) for p in grid.points(sweep)}
+  ids = set()
+  for variant in [[], *([c] for c in F.compare)]:
+    sweep = common.load_sweep(F.sweep, F.set + variant)
+    ids |= {grid.point_id(sweep, p) for p in grid.points(sweep)}
   conditioning.reevaluate_runs(F.workdir, ids, cs)
   table = conditioning.response_table(F.workdir, ids)
   out = epath.Path(F.out or epath.Path(F.workdir) / "report")
