@@ -45,6 +45,9 @@ def main(_):
     cs = [float(c) for c in F.conditioners]
   except ValueError as e:
     raise OfflineScalingError(f"--conditioners={','.join(F.conditioners)}: {e}") from None
+  bad = [c for c in F.compare if "=" not in c]
+  if bad:
+    raise OfflineScalingError(f"--compare={bad[0]} must read FIELD=VALUE")
   ids = set()
   for variant in [[], *([c] for c in F.compare)]:
     sweep = common.load_sweep(F.sweep, F.set + variant)

@@ -69,6 +69,8 @@ def test_help(script, module, flag):
      "no finished PyBullet RCI run of this sweep under /nonexistent/sweep/runs"),
     ("experiments.rci_conditioning", ["--workdir=/tmp/x", "--conditioners=0.5,high"],
      "--conditioners=0.5,high: could not convert string to float: 'high'"),
+    ("experiments.rci_conditioning", ["--workdir=/tmp/x", "--compare=return_code_periods"],
+     "--compare=return_code_periods must read FIELD=VALUE"),
     ("experiments.advise", ["--results=/nonexistent/sweep"],
      "/nonexistent/sweep holds neither a sweep's runs/ directory nor a results.csv"),
 ])
