@@ -30,7 +30,8 @@ from etils import epath
 from offline_scaling.data.policy_table import write_json_atomic
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets import return_embedding
-from offline_scaling.train import pybullet_imitation, runs
+from offline_scaling.study import results
+from offline_scaling.train import offline_run, pybullet_imitation, runs
 
 RECORD_NAME = "conditioning.json"
 
@@ -42,12 +43,13 @@ def best_expert_conditioner(record: dict) -> float:
   return round((record["best_expert_value"] - g_min) / max(g_max - g_min, 1e-9), 4)
 
 
-def _rci_runs(workdir: str | epath.Path, run_ids: Collection[str]) -> list[epath.Path]:
+def _rci_runs(workdir: str | epath.Path,
+              run_ids: Collection[str]) -> list[tuple[epath.Path, dict]]:
+  """(run directory, result record) of the finished PyBullet RCI runs among `run_ids`."""
   root = epath.Path(workdir) / "runs"
-  dirs = [root / rid for rid in sorted(run_ids)
-          if (root / rid / runs.RESULT_NAME).exists()]
-  return [d for d in dirs if runs.read_result(d)["algo"] == "rci"
-          and runs.read_result(d)["domain"] == "pybullet"]
+  found = [(root / rid, runs.read_result(root / rid)) for rid in sorted(run_ids)]
+  return [(d, r) for d, r in found
+          if r is not None and r["algo"] == "rci" and r["domain"] == "pybullet"]
 
 
 def _key(c: float) -> str:
@@ -72,18 +74,16 @@ def reevaluate_runs(workdir: str | epath.Path, run_ids: Collection[str], conditi
     OfflineScalingError: when a conditioner is not finite, or no run among
       `run_ids` is a finished RCI run.
   """
-  if not conditioners or not all(np.isfinite(c) for c in conditioners):
-    raise OfflineScalingError(f"--conditioners={list(conditioners)} must be finite numbers")
-  dirs = _rci_runs(workdir, run_ids)
-  if not dirs:
+  offline_run.check_conditioners(conditioners)
+  found = _rci_runs(workdir, run_ids)
+  if not found:
     raise OfflineScalingError(f"no finished PyBullet RCI run of this sweep under "
                               f"{epath.Path(workdir) / 'runs'}")
-  for d in dirs:
-    record = runs.read_result(d)
+  for d, record in found:
     path = d / RECORD_NAME
     saved = json.loads(path.read_text()) if path.exists() else {"returns": {}}
-    wanted = {_key(float(c)): float(c) for c in conditioners}
-    wanted[_key(best_expert_conditioner(record))] = best_expert_conditioner(record)
+    c_star = best_expert_conditioner(record)
+    wanted = {_key(float(c)): float(c) for c in conditioners} | {_key(c_star): c_star}
     todo = [c for k, c in sorted(wanted.items(), key=lambda kv: kv[1])
             if k not in saved["returns"]]
     if not todo:
@@ -94,7 +94,7 @@ def reevaluate_runs(workdir: str | epath.Path, run_ids: Collection[str], conditi
     write_json_atomic(path, saved)   # a kill never leaves half a file
     log(f"{d.name} ({record['env']} e={record['expertise']:g} "
         f"{record['param_count']:,} params): played c = {', '.join(_key(c) for c in todo)}")
-  return dirs
+  return [d for d, _ in found]
 
 
 def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.DataFrame:
@@ -108,11 +108,11 @@ def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.Da
   Sorted by env, expertise, code_size, size, conditioner.
   """
   rows = []
-  for d in _rci_runs(workdir, run_ids):
+  for d, record in _rci_runs(workdir, run_ids):
     if not (d / RECORD_NAME).exists():
       continue
-    record, saved = runs.read_result(d), json.loads((d / RECORD_NAME).read_text())
-    point = json.loads((d / "point.json").read_text()) if (d / "point.json").exists() else {}
+    saved, point = json.loads((d / RECORD_NAME).read_text()), results.read_point(d)
+    star_key = _key(best_expert_conditioner(record))
     g_min, g_max = record["dataset"]["g_min"], record["dataset"]["g_max"]
     periods = record["config"]["agent"].get("return_code_periods",
                                             runs.ADDED_FIELDS["agent.return_code_periods"])
@@ -125,7 +125,7 @@ def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.Da
                        code_size=return_embedding.code_size(periods), conditioner=c,
                        asked_return=g_min + c * (g_max - g_min),
                        return_mean=float(seeds.mean()), return_std=float(seeds.std()),
-                       at_best_expert=key == _key(best_expert_conditioner(record)),
+                       at_best_expert=key == star_key,
                        best_expert_value=record["best_expert_value"], g_min=g_min,
                        g_max=g_max))
   if not rows:

@@ -52,6 +52,12 @@ def _run_dirs(workdir: str | epath.Path, run_ids: Collection[str] | None) -> lis
                 and (run_ids is None or d.name in run_ids))
 
 
+def read_point(run_dir: epath.Path) -> dict:
+  """The sweep point a run was made for (`point.json`); {} for a run made outside a sweep."""
+  path = run_dir / "point.json"
+  return json.loads(path.read_text()) if path.exists() else {}
+
+
 def load_results(workdir: str | epath.Path,
                  run_ids: Collection[str] | None = None) -> pd.DataFrame:
   """Every finished run of the sweep in `workdir`, one row each.
@@ -67,7 +73,7 @@ def load_results(workdir: str | epath.Path,
   rows = []
   for d in _run_dirs(workdir, run_ids):
     r = runs.read_result(d)
-    point = json.loads((d / "point.json").read_text()) if (d / "point.json").exists() else {}
+    point = read_point(d)
     seeds = _seed_returns(r["eval"], _headline_prefix(r))
     row = dict(run_id=r["run_id"], sweep=point.get("sweep", ""), env=r["env"], algo=r["algo"],
                expertise=r["expertise"], size=point.get("size", r["param_count"]),

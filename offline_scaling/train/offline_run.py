@@ -63,10 +63,15 @@ def validate_base(c: ml_collections.ConfigDict, algo: str) -> None:
   if algo != "rci" and tuple(c.conditioners) != (1.0,):
     raise OfflineScalingError(
         f"--conditioners={list(c.conditioners)} only apply to RCI, not '{algo}'")
-  if not c.conditioners or any(not np.isfinite(x) for x in c.conditioners):
-    raise OfflineScalingError(f"--conditioners={list(c.conditioners)} must be finite numbers")
+  check_conditioners(c.conditioners)
   loop.validate(c.train, jax.device_count())
   pipeline.validate(c.stream)
+
+
+def check_conditioners(conditioners) -> None:
+  """One message naming the flag unless `conditioners` is a non-empty list of finite numbers."""
+  if not conditioners or any(not np.isfinite(x) for x in conditioners):
+    raise OfflineScalingError(f"--conditioners={list(conditioners)} must be finite numbers")
 
 
 def make_evaluate(agent: Agent, play: PlayFn, conditioners, deterministic: bool):
@@ -166,7 +171,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
   return record
 
 
-def reevaluate(run_dir: str | epath.Path, train_config: ml_collections.ConfigDict,
+def reevaluate(run_dir: str | epath.Path, stats: pipeline.DatasetStats,
+               train_config: ml_collections.ConfigDict,
                build_agent: Callable[[pipeline.DatasetStats], Agent], play: PlayFn,
                conditioners, deterministic_eval: bool = False) -> dict:
   """Plays a finished run's final parameters again, at other RCI conditioners.
@@ -177,7 +183,8 @@ def reevaluate(run_dir: str | epath.Path, train_config: ml_collections.ConfigDic
   run's final evaluation.
 
   Args:
-    run_dir: a finished run's directory (`result.json`, `checkpoints/`).
+    run_dir: a finished run's directory (`checkpoints/`).
+    stats: the dataset statistics its result recorded (`DatasetStats.from_record`).
     train_config: the run's loop settings (`config.train`; its seeds).
     build_agent: as for `run`, for the run's config.
     play: as for `run`, for the run's config.
@@ -189,11 +196,10 @@ def reevaluate(run_dir: str | epath.Path, train_config: ml_collections.ConfigDic
     conditioner `c=<c>/returns` (seeds × episodes) and `c=<c>/return_mean`}.
 
   Raises:
-    OfflineScalingError: when the run has not finished or has no checkpoint.
+    OfflineScalingError: when the run has no checkpoint.
   """
   run_dir = epath.Path(run_dir)
-  record = runs.finished_result(run_dir)
-  agent = build_agent(pipeline.DatasetStats.from_record(record["dataset"]))
+  agent = build_agent(stats)
   trainer = loop.Trainer(agent, train_config, run_dir)
   mgr = checkpoints.manager(run_dir / "checkpoints")
   latest = checkpoints.restore_latest(mgr, trainer.init_state())

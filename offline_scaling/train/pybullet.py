@@ -65,12 +65,13 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, agent_for:
 
 
 def reevaluate(run_dir: str | epath.Path, config: ml_collections.ConfigDict,
-               agent_for: AgentFor, conditioners) -> dict:
-  """`offline_run.reevaluate` of a finished PyBullet run whose config is
-  `config`: its final parameters played in the real env at `conditioners`,
-  with the run's own evaluation settings (episodes, seed, deterministic or not)."""
+               stats: DatasetStats, agent_for: AgentFor, conditioners) -> dict:
+  """`offline_run.reevaluate` of a finished PyBullet run whose config and
+  dataset statistics are `config` and `stats`: its final parameters played in
+  the real env at `conditioners`, with the run's own evaluation settings
+  (episodes, seed, deterministic or not)."""
   build_agent, play = _agent_and_play(config, agent_for)
-  return offline_run.reevaluate(run_dir, config.train, build_agent, play, conditioners,
+  return offline_run.reevaluate(run_dir, stats, config.train, build_agent, play, conditioners,
                                 config.agent.eval_deterministic)
 
 

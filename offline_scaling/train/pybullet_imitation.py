@@ -11,6 +11,7 @@ import ml_collections
 from etils import epath
 
 from offline_scaling.agents import imitation
+from offline_scaling.data.pipeline import DatasetStats
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.train import pybullet, runs
 
@@ -46,7 +47,8 @@ def reevaluate(run_dir: str | epath.Path, conditioners) -> dict:
   # every earlier run had (`runs.ADDED_FIELDS`).
   config = default_config()
   config.update(record["config"])
-  return pybullet.reevaluate(run_dir, config, _agent_for(config.agent), conditioners)
+  return pybullet.reevaluate(run_dir, config, DatasetStats.from_record(record["dataset"]),
+                             _agent_for(config.agent), conditioners)
 
 
 def _agent_for(agent_config: ml_collections.ConfigDict) -> pybullet.AgentFor:
