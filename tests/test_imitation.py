@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from offline_scaling.agents import imitation
+from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets import MLP
-from offline_scaling.nets.return_embedding import (normalized_return, resolution,
+from offline_scaling.nets.return_embedding import (flipped_bits, normalized_return, resolution,
                                                    square_wave_embedding)
 from offline_scaling.nets.sizing import count_params, example_input, mlp_for_param_count
 
@@ -46,6 +47,74 @@ def test_return_embedding_bounded_and_resolving(periods):
   np.testing.assert_allclose(normalized_return(3.0, 2.0, 2.0), 0.0)  # degenerate range
 
 
+# The paper's conditioners, with k: c + 1 = (odd) · 2^−k (k < 0 read as 0).
+PAPER_C = {0.5: 1, 0.75: 2, 1.0: 0, 1.25: 2, 1.5: 1}
+
+
+def _paper_code(u, periods):
+  """The square-wave code as written before the shift existed (the reference)."""
+  t = 4.0 * 2.0 ** -jnp.arange(periods, dtype=jnp.float32)
+  phase = 2 * jnp.pi * (jnp.asarray(u, jnp.float32)[..., None] + 1.0) / t
+  waves = jnp.stack([jnp.sin(phase), jnp.cos(phase)], -1).reshape(*phase.shape[:-1], 2 * periods)
+  return np.asarray(jnp.where(waves >= 0, 1.0, -1.0))
+
+
+@pytest.mark.parametrize("periods", [16, 6])
+def test_the_paper_code_sits_its_conditioners_on_its_edges(periods):
+  # At c + 1 = (odd) · 2^−k every pair j ≥ k flips one bit: P − k bits change
+  # just below c; float32's ties go upward, so just above c nothing changes.
+  just = resolution(periods) / 32
+  for c, k in PAPER_C.items():
+    assert flipped_bits(c, just, periods) == (periods - k, 0), c
+  assert flipped_bits(1.0, 1e-4) == (16, 2)          # 1e-4 is 3.3 cells of 2^−15 above
+  assert flipped_bits(1.0, 1e-4, num_periods=6) == (6, 0)
+  # Away from the edges a step inside one cell flips nothing.
+  assert flipped_bits(1.0 + resolution(periods) / 2, resolution(periods) / 4, periods) == (0, 0)
+
+
+@pytest.mark.parametrize("periods", [16, 6])
+def test_the_default_offset_is_the_paper_code_bit_for_bit(periods):
+  u = np.concatenate([np.arange(-1, 3, resolution(periods) / 2)[:5000],
+                      np.random.default_rng(0).uniform(-1, 3, 2000)]).astype(np.float32)
+  np.testing.assert_array_equal(square_wave_embedding(u, periods), _paper_code(u, periods))
+  np.testing.assert_array_equal(square_wave_embedding(u, periods, 0.0), _paper_code(u, periods))
+
+
+@pytest.mark.parametrize("periods", [16, 6])
+def test_a_third_offset_moves_every_edge_off_the_paper_conditioners(periods):
+  """With o = 1/3, a c on the 2^−(P−1) grid is a third of a cell from any edge,
+  and a multiple of 2^−k a third of a quarter-period from the edges of pairs
+  j ≥ k. At δ = 2^−8 that leaves the pairs j ≤ 6 (quarters ≥ 2^−6 > 3δ) of the
+  paper's c unchanged: none of the 14-d prefix of the code flips, and the 12-d
+  code (third of a cell 1/96 > δ) flips nothing; the paper's code flips its
+  pairs j ≥ k below every c."""
+  third = 1 / 3
+  for c in PAPER_C:
+    assert flipped_bits(c, resolution(periods) / 4, periods, third) == (0, 0), c
+    assert flipped_bits(c, 2.0 ** -8, min(periods, 7), third) == (0, 0), c
+    assert flipped_bits(c, 2.0 ** -8, min(periods, 7))[0] == min(periods, 7) - PAPER_C[c], c
+  # The shift is a shift: the code at u with o is the paper's code at u + o.
+  u = np.random.default_rng(1).uniform(-1, 1.5, 1000)
+  np.testing.assert_array_equal(square_wave_embedding(u, periods, third),
+                                _paper_code(u + third, periods))
+
+
+def test_the_offset_is_a_validated_setting_that_keeps_earlier_ids():
+  from offline_scaling.train import pybullet_imitation, runs
+  config = pybullet_imitation.default_config()
+  config.agent.algo = "rci"
+  base = runs.run_id(config)
+  config.agent.return_code_offset = 0.0
+  assert runs.run_id(config) == base
+  config.agent.return_code_offset = 1 / 3
+  assert runs.run_id(config) != base
+  imitation.validate_config(config.agent)
+  for bad in (1.0, -0.1, float("nan")):
+    config.agent.return_code_offset = bad
+    with pytest.raises(OfflineScalingError, match=f"return_code_offset={bad} must be in"):
+      imitation.validate_config(config.agent)
+
+
 def test_bc_loss_hand_computed():
   logits = jnp.array([[0.0, np.log(3.0)], [np.log(2.0), 0.0]])
   # p(a=1 | row 0) = 3/4, p(a=1 | row 1) = 1/3
@@ -73,13 +142,14 @@ def test_agent_fits_a_deterministic_expert(algo):
   assert (np.asarray(acts) == obs[:, :4].argmax(-1)).mean() > 0.95
 
 
-@pytest.mark.parametrize("periods", [16, 4])
-def test_rci_conditioning_changes_the_policy(periods):
+@pytest.mark.parametrize("periods,offset", [(16, 0.0), (4, 0.0), (16, 1 / 3)])
+def test_rci_conditioning_changes_the_policy(periods, offset):
   """Data where the action is 0 on low-return and 1 on high-return trajectories;
-  the coarse code (4 periods, 8-d) resolves them as well as the default."""
+  the coarse code (4 periods, 8-d) and the shifted code resolve them as well
+  as the default."""
   config = imitation.default_config()
   config.algo, config.param_count, config.learning_rate = "rci", 20_000, 1e-3
-  config.return_code_periods = periods
+  config.return_code_periods, config.return_code_offset = periods, offset
   agent = imitation.make_agent(3, 2, config, g_min=0.0, g_max=100.0)
   state = agent.init(jax.random.PRNGKey(0))
   update = jax.jit(agent.update)

@@ -45,6 +45,10 @@ def default_config() -> ml_collections.ConfigDict:
   # RCI's return code: 2·P dims resolving u to 2^−(P−1) of the return range
   # (`nets.return_embedding`); 16 resolves single trajectories.
   c.return_code_periods = NUM_PERIODS
+  # A shift of u before coding, in units of the return range, in [0, 1): 0 is the
+  # paper's code, whose edges fall on its conditioners; 1/3 moves every edge off
+  # them, keeping the code's shape and resolution (`nets.return_embedding`).
+  c.return_code_offset = 0.0
   return c
 
 
@@ -57,6 +61,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   if not 1 <= config.return_code_periods <= MAX_PERIODS:
     raise OfflineScalingError(f"return_code_periods={config.return_code_periods} must be in "
                               f"[1, {MAX_PERIODS}] (finer codes pass float32's resolution)")
+  if not 0 <= config.return_code_offset < 1:
+    raise OfflineScalingError(f"return_code_offset={config.return_code_offset} must be in "
+                              "[0, 1) (a shift of u, in units of the return range)")
 
 
 def make_head(in_dim: int, num_actions: int, config: ml_collections.ConfigDict) -> MLP:
@@ -71,19 +78,21 @@ class PolicyNetwork(nn.Module):
   """obs (and, for RCI, u) -> action logits [B, A].
 
   x = torso(obs) if there is a torso (Atari) else obs; RCI appends the
-  return embedding of u (`num_periods` periods) to x; the head maps x to logits.
+  return embedding of u (`num_periods` periods, shifted by `code_offset`) to x;
+  the head maps x to logits.
   """
   head: nn.Module
   torso: nn.Module | None = None
   conditioned: bool = False
   num_periods: int = NUM_PERIODS
+  code_offset: float = 0.0
 
   @nn.compact
   def __call__(self, obs, u=None):
     x = self.torso(obs) if self.torso is not None else obs.astype(jnp.float32)
     if self.conditioned:
-      x = jnp.concatenate([x.astype(jnp.float32), square_wave_embedding(u, self.num_periods)],
-                          -1)
+      code = square_wave_embedding(u, self.num_periods, self.code_offset)
+      x = jnp.concatenate([x.astype(jnp.float32), code], -1)
     return self.head(x).astype(jnp.float32)
 
 
@@ -118,7 +127,8 @@ def make_agent(obs_shape: int | tuple[int, ...], num_actions: int,
                      num_actions, config)
   else:
     head = MLP((num_actions,), output_scale=1.0, dtype=jnp.dtype(config.compute_dtype))
-  net = PolicyNetwork(head, torso, conditioned, config.return_code_periods)
+  net = PolicyNetwork(head, torso, conditioned, config.return_code_periods,
+                      config.return_code_offset)
   optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
                           optax.adam(config.learning_rate, eps=config.adam_eps))
 
