@@ -5,14 +5,16 @@
    data-collecting expert's value at each expertise level.
 2. `size_vs_quality`: return vs parameter count, one curve per expertise.
 3. `conditioning`: RCI return vs conditioner c, one curve per expertise, c = 1 marked.
-4. `training_curves`: return vs training steps, one curve per model size,
-   mean ± std over seeds.
+4. `training_curves`: return vs training steps, one curve per model size.
 5. `performance_vs_diversity`: return at scale vs the number of experts P,
    one curve per expertise level, with each level's best expert (for a sweep
    that varies P).
 6. `conditioning_response`: RCI's return got vs return asked, from the
    re-evaluation on a finer grid of c (`study.conditioning`).
 (The BNSL fits are drawn per group by `study.fits.fit_groups`.)
+
+1–5 draw each mean over seeds with a band of its 95% CI (`intervals.mean_ci`;
+none where a run has one seed).
 
 1–4 draw one P: a report on a sweep that varies P draws them once per P.
 
@@ -32,6 +34,7 @@ import pandas as pd  # noqa: E402
 from etils import epath  # noqa: E402
 
 from offline_scaling.scaling import plot as scaling_plot  # noqa: E402
+from offline_scaling.study import intervals  # noqa: E402
 
 PANEL = (4.2, 3.2)   # inches per subplot
 
@@ -70,12 +73,19 @@ def _colors(values) -> dict:
   return {v: cmap(i / max(len(values) - 1, 1) * 0.9) for i, v in enumerate(values)}
 
 
-def _per_expertise(ax, rows: pd.DataFrame, x: str, y: str, yerr: str, colors: dict) -> None:
-  """One error-bar curve of `y` vs `x` per expertise level of `rows`."""
+def _band(ax, g: pd.DataFrame, x: str, y: str, low: str, high: str, **style) -> None:
+  """A curve of `g[y]` vs `g[x]` (`style`: its colour, marker, label) over the
+  band between `g[low]` and `g[high]`, in the curve's colour."""
+  line, = ax.plot(g[x], g[y], **style)
+  ax.fill_between(g[x], g[low], g[high], color=line.get_color(), alpha=0.2, linewidth=0)
+
+
+def _per_expertise(ax, rows: pd.DataFrame, x: str, y: str, colors: dict) -> None:
+  """One curve of `y` vs `x` with its 95% CI band (`return_ci_low`,
+  `return_ci_high`) per expertise level of `rows`."""
   for e, g in rows.groupby("expertise"):
-    g = g.sort_values(x)
-    ax.errorbar(g[x], g[y], yerr=g[yerr], marker="o", capsize=3, color=colors[e],
-                label=f"e = {e:g}")
+    _band(ax, g.sort_values(x), x, y, "return_ci_low", "return_ci_high", marker="o",
+          color=colors[e], label=f"e = {e:g}")
 
 
 def _finish(fig: plt.Figure, title: str) -> plt.Figure:
@@ -98,9 +108,9 @@ def performance_vs_expertise(df: pd.DataFrame) -> plt.Figure:
   for ax, env in zip(axes, envs):
     rows = scale[scale["env"] == env]
     for algo, g in rows.groupby("algo"):
-      g = g.sort_values("expertise")
-      ax.errorbar(g["expertise"], g["eval_return"], yerr=g["eval_return_std"], marker="o",
-                  capsize=3, label=f"{algo.upper()} ({int(g['param_count'].iloc[0]):,} params)")
+      _band(ax, g.sort_values("expertise"), "expertise", "eval_return", "return_ci_low",
+            "return_ci_high", marker="o",
+            label=f"{algo.upper()} ({int(g['param_count'].iloc[0]):,} params)")
     best = rows.groupby("expertise")["best_expert_value"].max()
     ax.plot(best.index, best.values, "k--", marker="*", label="best expert in the data")
     ax.set(title=env, xlabel="expertise", ylabel="return")
@@ -113,7 +123,7 @@ def size_vs_quality(df: pd.DataFrame) -> plt.Figure:
   fig, panels = _env_algo_panels(df)
   colors = _colors(df["expertise"])
   for ax, env, algo, rows in panels:
-    _per_expertise(ax, rows, "param_count", "eval_return", "eval_return_std", colors)
+    _per_expertise(ax, rows, "param_count", "eval_return", colors)
     ax.set(title=f"{env} {algo.upper()}", xlabel="parameters", ylabel="return")
     scaling_plot.log_count_axis(ax)
     ax.legend(fontsize=7)
@@ -129,7 +139,7 @@ def conditioning(cond: pd.DataFrame) -> plt.Figure:
   colors = _colors(cond["expertise"])
   for ax, env in zip(axes, envs):
     rows = cond[cond["env"] == env]
-    _per_expertise(ax, rows, "conditioner", "return_mean", "return_std", colors)
+    _per_expertise(ax, rows, "conditioner", "return_mean", colors)
     ax.axvline(1.0, color="k", ls=":", lw=1, label="c = 1 (best return in the data)")
     ax.set(title=f"{env} RCI ({int(rows['param_count'].iloc[0]):,} params)",
            xlabel="conditioner c", ylabel="return")
@@ -163,6 +173,15 @@ def conditioning_response(table: pd.DataFrame) -> plt.Figure:
   return _finish(fig, "RCI conditioning response (★: asking for the best expert's value)")
 
 
+def _ci_per_step(g: pd.DataFrame) -> pd.DataFrame:
+  """Per evaluation step of one run's `curves_table` rows (one per seed): the
+  mean return over seeds and its 95% CI (`step`, `mean`, `low`, `high`)."""
+  rows = [dict(step=step, mean=s["return"].mean(),
+               **dict(zip(("low", "high"), intervals.mean_ci(s["return"]))))
+          for step, s in g.groupby("step")]
+  return pd.DataFrame(rows)
+
+
 def training_curves(curves: pd.DataFrame) -> plt.Figure:
   """Figure 4 from `curves_table` (headline evaluations): rows (env, algo),
   columns expertise."""
@@ -177,13 +196,11 @@ def training_curves(curves: pd.DataFrame) -> plt.Figure:
       ax = axes[i, j]
       sub = curves[(curves["env"] == env) & (curves["algo"] == algo) & (curves["expertise"] == e)]
       for n, g in sub.groupby("param_count"):
-        stats = g.groupby("step")["return"].agg(["mean", "std"]).fillna(0.0)
-        ax.plot(stats.index, stats["mean"], marker=".", color=colors[n], label=f"{int(n):,}")
-        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-                        color=colors[n], alpha=0.2)
+        _band(ax, _ci_per_step(g), "step", "mean", "low", "high", marker=".", color=colors[n],
+              label=f"{int(n):,}")
       ax.set(title=f"{env} {algo.upper()} e = {e:g}", xlabel="training steps", ylabel="return")
       ax.legend(fontsize=7, title="parameters", title_fontsize=7)
-  return _finish(fig, "Scaling over training (mean ± std over seeds)")
+  return _finish(fig, "Scaling over training (mean over seeds, 95% CI)")
 
 
 def performance_vs_diversity(df: pd.DataFrame) -> plt.Figure:
@@ -194,7 +211,7 @@ def performance_vs_diversity(df: pd.DataFrame) -> plt.Figure:
   fig, panels = _env_algo_panels(scale)
   colors = _colors(scale["expertise"])
   for ax, env, algo, rows in panels:
-    _per_expertise(ax, rows, "num_policies", "eval_return", "eval_return_std", colors)
+    _per_expertise(ax, rows, "num_policies", "eval_return", colors)
     for e, g in rows.groupby("expertise"):
       best = g.groupby("num_policies")["best_expert_value"].max()
       ax.plot(best.index, best.values, ls="--", lw=1, color=colors[e])

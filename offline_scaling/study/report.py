@@ -12,6 +12,11 @@ When the runs hold more than one number of experts P (a sweep over
 of performance at scale vs P per expertise level, and everything else is
 per P (`group_by`): the tables gain a P column, figures 1–4 are drawn once
 per P (`<name>_P<P>.png`), and each BNSL fits one (env, algo, expertise, P).
+
+Every mean over seeds is printed with its 95% CI (`intervals`), and every
+claim the report makes (beyond the best expert, below it, tracking it; better
+or worse after more training) is made only where the intervals say so
+(`intervals.side`): `RULE` is the sentence the report prints about it.
 """
 
 from __future__ import annotations
@@ -25,9 +30,15 @@ import pandas as pd
 from etils import epath
 
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.study import figures, fits, results
+from offline_scaling.study import figures, fits, intervals, results
 
 GROUP_BY = ["env", "algo", "expertise"]
+
+RULE = ("Intervals are 95% percentile-bootstrap CIs of the mean over seeds (2,000 "
+        "resamples of the seeds, seeded; none for a run of one seed). A claim holds only "
+        "where its CI lies wholly on one side: a return against a multiple of the best "
+        "expert's value, and half vs end of training by the CI of the mean paired gain "
+        "over seeds against 0.")
 
 
 def group_by(df: pd.DataFrame) -> list[str]:
@@ -51,15 +62,21 @@ class Report:
 
 def headline_table(df: pd.DataFrame) -> pd.DataFrame:
   """Per (env, algo, expertise) — and `num_policies` when P varies
-  (`group_by`) — at the largest size: return ± std over seeds, the best
-  expert's value and their ratio: NaN where the best expert's value is ≤ 0
-  (HalfCheetah's low levels), as a ratio of returns of either sign says nothing."""
+  (`group_by`) — at the largest size: return ± std over seeds and its 95% CI
+  (`return_ci_low`, `return_ci_high`), `num_seeds`, `passes`, the best
+  expert's value and their ratio with the CI's ends divided by it
+  (`vs_best_expert`, `_ci_low`, `_ci_high`): NaN where the best expert's value
+  is ≤ 0 (HalfCheetah's low levels), as a ratio of returns of either sign says
+  nothing."""
   keys = group_by(df)
   scale = figures.at_scale(df).sort_values(keys)
-  out = scale[keys + ["param_count", "eval_return", "eval_return_std",
-                          "best_expert_value"]].copy()
-  best = out["best_expert_value"]
-  out["vs_best_expert"] = (out["eval_return"] / best).where(best > 0)
+  out = scale[keys + ["param_count", "eval_return", "eval_return_std", "return_ci_low",
+                      "return_ci_high", "num_seeds", "passes", "best_expert_value"]].copy()
+  best = out["best_expert_value"].where(out["best_expert_value"] > 0)
+  for ratio, column in (("vs_best_expert", "eval_return"),
+                        ("vs_best_expert_ci_low", "return_ci_low"),
+                        ("vs_best_expert_ci_high", "return_ci_high")):
+    out[ratio] = out[column] / best
   return out.reset_index(drop=True)
 
 
@@ -68,28 +85,67 @@ def format_ratio(ratio: float) -> str:
   return "—" if pd.isna(ratio) else f"{ratio:.2f}"
 
 
-# A ratio to the best expert within this band counts as "tracks the best expert".
+def format_passes(passes: float) -> str:
+  """Passes over the data as printed: 0.42, or — for a run recorded before
+  results carried them."""
+  return "—" if pd.isna(passes) else f"{passes:.2f}"
+
+
+def _return_cell(r) -> str:
+  """A headline row's return with its 95% CI (`intervals.format_ci`)."""
+  return intervals.format_ci(r.eval_return, r.return_ci_low, r.return_ci_high)
+
+
+def _ratio_cell(r) -> str:
+  """A headline row's ratio to the best expert with its 95% CI: `0.95 [0.92, 0.97]`,
+  `0.95 [—]` without a CI (one seed), — without a ratio."""
+  if pd.isna(r.vs_best_expert):
+    return "—"
+  if pd.isna(r.vs_best_expert_ci_low):
+    return f"{r.vs_best_expert:.2f} [—]"
+  return f"{r.vs_best_expert:.2f} [{r.vs_best_expert_ci_low:.2f}, {r.vs_best_expert_ci_high:.2f}]"
+
+
+# A ratio to the best expert whose 95% CI lies within this band "tracks the best expert".
 TRACKS = (0.8, 1.2)
 
 
+def _judge(low: float, high: float) -> str:
+  """One level's ratio CI against `TRACKS` (`intervals.side`): "above", "below",
+  "tracks", or "undecided" where the CI straddles a bound or is NaN (one seed)."""
+  over, under = intervals.side(low, high, TRACKS[1]), intervals.side(low, high, TRACKS[0])
+  if over > 0:
+    return "above"
+  if under < 0:
+    return "below"
+  return "tracks" if (over < 0 and under > 0) else "undecided"
+
+
 def _verdict(g: pd.DataFrame) -> str:
-  """What one (env, algo)'s ratios to the best expert say, level by level."""
-  above = [f"{e:g}" for e, r in zip(g.expertise, g.vs_best_expert) if r > TRACKS[1]]
-  below = [f"{e:g}" for e, r in zip(g.expertise, g.vs_best_expert) if r < TRACKS[0]]
-  if not (above or below):
+  """What one (env, algo)'s ratios to the best expert say, level by level,
+  judged by their 95% CIs (`_judge`)."""
+  rated = g[g.vs_best_expert.notna()]
+  judged = {}
+  for e, low, high in zip(rated.expertise, rated.vs_best_expert_ci_low,
+                          rated.vs_best_expert_ci_high):
+    judged.setdefault(_judge(low, high), []).append(f"{e:g}")
+  band = f"{TRACKS[0]:g}–{TRACKS[1]:g}×"
+  if set(judged) == {"tracks"}:
     where = "every level" if g.vs_best_expert.notna().all() else "every level with a ratio"
-    return f"tracks the best expert at {where} (within {TRACKS[0]:g}–{TRACKS[1]:g}×)"
-  parts = ([f"exceeds the best expert by more than {TRACKS[1]:g}× at expertise "
-            f"{', '.join(above)}"] if above else [])
-  parts += ([f"falls below {TRACKS[0]:g}× of the best expert at expertise {', '.join(below)}"]
-            if below else [])
-  return " and ".join(parts)
+    return f"tracks the best expert at {where} (95% CI within {band})"
+  texts = {"above": f"exceeds the best expert by more than {TRACKS[1]:g}× at expertise ",
+           "below": f"falls below {TRACKS[0]:g}× of the best expert at expertise ",
+           "tracks": f"tracks it (95% CI within {band}) at expertise ",
+           "undecided": f"is undecided (95% CI across {TRACKS[0]:g}× or {TRACKS[1]:g}×, or "
+                        "one seed) at expertise "}
+  return " and ".join(texts[k] + ", ".join(judged[k]) for k in texts if k in judged)
 
 
 def headline_sentence(head: pd.DataFrame) -> str:
   """One sentence: performance at scale against the best expert, per level,
-  and what that says (`TRACKS`); per P too when `head` has a P column. Levels
-  without a ratio (best expert's value ≤ 0) are given as return vs value."""
+  and what its 95% CI says (`_verdict`, `TRACKS`); per P too when `head` has a
+  P column. Levels without a ratio (best expert's value ≤ 0) are given as
+  return vs value."""
   parts = []
   keys = ["env", "algo"] + (["num_policies"] if "num_policies" in head else [])
   for key, g in head.groupby(keys):
@@ -113,24 +169,27 @@ def headline_sentence(head: pd.DataFrame) -> str:
 
 def gains_summary(gains: pd.DataFrame) -> list[str]:
   """Markdown lines: how many (run, conditioner) pairs improved from half to the
-  end of training, and which got worse beyond the seeds' noise."""
+  end of training and how many got worse, each by the 95% CI of the mean
+  paired gain over seeds (`results.training_gains`), and a table of the worse."""
   if not len(gains):
     return ["No run has intermediate evaluations (set `train.eval_every`)."]
   lines = [f"Of {len(gains)} (run, conditioner) pairs, {int(gains.improved.sum())} improved "
-           f"from half to the end of training by more than the seeds' standard error, "
-           f"{int(gains.worsened.sum())} got worse by more than it, and the rest stayed "
-           "within noise.", ""]
+           "from half to the end of training (the 95% CI of the mean gain over seeds lies "
+           f"above 0), {int(gains.worsened.sum())} got worse (it lies below 0), and for the "
+           "rest the CI holds 0 (or the run has one seed): no change is shown.", ""]
   show_p = gains["num_policies"].nunique() > 1
   worse = gains[gains.worsened].sort_values(["algo", "expertise", "num_policies", "param_count",
                                              "conditioner"])
   if len(worse):
     lines += ["| algo | expertise |" + _p_cell(show_p, "P") + " parameters | c | "
-              "return at half | at the end |",
-              "|---|---:|" + _p_cell(show_p, "---:") + "---:|---:|---:|---:|"]
+              "return at half | at the end | gain [95% CI] |",
+              "|---|---:|" + _p_cell(show_p, "---:") + "---:|---:|---:|---:|---:|"]
     lines += [f"| {r.algo} | {r.expertise:g} |" + _p_cell(show_p, r.num_policies)
               + f" {int(r.param_count):,} | "
               f"{'' if pd.isna(r.conditioner) else f'{r.conditioner:g}'} | "
-              f"{r.half_return:.1f} | {r.final_return:.1f} |" for r in worse.itertuples()]
+              f"{r.half_return:.1f} | {r.final_return:.1f} | "
+              f"{intervals.format_ci(r.gain, r.gain_ci_low, r.gain_ci_high)} |"
+              for r in worse.itertuples()]
   return lines
 
 
@@ -172,17 +231,17 @@ def _fit_rows(entries: list[dict], show_p: bool) -> list[str]:
 
 
 def diversity_lines(df: pd.DataFrame) -> list[str]:
-  """Markdown for runs that vary P: the largest model's return (± std over
-  seeds) at each P per (env, algo, expertise) with the level's best expert,
-  and the levels with fewer eligible experts than some P asked for."""
+  """Markdown for runs that vary P: the largest model's return (mean over
+  seeds [95% CI]) at each P per (env, algo, expertise) with the level's best
+  expert, and the levels with fewer eligible experts than some P asked for."""
   scale = figures.at_scale(df)
   ps = sorted(scale["num_policies"].unique())
   lines = ["| env | algo | expertise | " + " | ".join(f"P = {p}" for p in ps)
            + " | best expert |", "|---|---|---:|" + "---:|" * (len(ps) + 1)]
   for (env, algo, e), g in scale.groupby(GROUP_BY):
     at = g.set_index("num_policies")
-    cells = [f"{at.eval_return[p]:.1f} ± {at.eval_return_std[p]:.1f}" if p in at.index
-             else "–" for p in ps]
+    cells = [intervals.format_ci(at.eval_return[p], at.return_ci_low[p], at.return_ci_high[p])
+             if p in at.index else "–" for p in ps]
     lines.append(f"| {env} | {algo} | {e:g} | " + " | ".join(cells)
                  + f" | {g.best_expert_value.max():.1f} |")
   short = df[df["num_policies_selected"] < df["num_policies"]]
@@ -263,18 +322,20 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
            f"algorithms {', '.join(sorted(df['algo'].unique()))}; {_sizes(df)}{experts}; "
            f"{int(df['config.train.num_seeds'].max())} seeds per run; "
            f"{int(df['steps'].max()):,} updates. Every number: `results.csv`.", "",
-           headline_sentence(head), "",
+           headline_sentence(head), "", RULE, "",
            "## Performance at scale vs the best expert", "",
-           "Largest model, end of training; return = mean over seeds (± std over seeds); "
-           "RCI at c = 1.", "",
+           "Largest model, end of training; return = mean over seeds [95% CI]; RCI at "
+           "c = 1; the ratio's CI is the return's divided by the best expert's value; "
+           "passes = samples drawn per seed ÷ distinct transitions in the data (— where "
+           "the run predates the record).", "",
            "| env | algo | expertise |" + _p_cell(show_p, "P")
-           + " parameters | return | best expert | ratio |",
-           "|---|---|---:|" + _p_cell(show_p, "---:") + "---:|---:|---:|---:|"]
+           + " parameters | seeds | return [95% CI] | best expert | ratio [95% CI] | passes |",
+           "|---|---|---:|" + _p_cell(show_p, "---:") + "---:|---:|---:|---:|---:|---:|"]
   lines += [f"| {r.env} | {r.algo} | {r.expertise:g} |"
             + _p_cell(show_p, getattr(r, "num_policies", ""))
-            + f" {int(r.param_count):,} | "
-            f"{r.eval_return:.1f} ± {r.eval_return_std:.1f} | {r.best_expert_value:.1f} | "
-            f"{format_ratio(r.vs_best_expert)} |" for r in head.itertuples()]
+            + f" {int(r.param_count):,} | {int(r.num_seeds)} | {_return_cell(r)} | "
+            f"{r.best_expert_value:.1f} | {_ratio_cell(r)} | {format_passes(r.passes)} |"
+            for r in head.itertuples()]
   if show_p:
     lines += ["", "## Performance at scale vs the number of experts", "",
               "The runs vary the number of experts P each dataset is sub-sampled to (evenly "

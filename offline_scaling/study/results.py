@@ -7,11 +7,17 @@ carries `num_policies`, the number of experts P the run's data were asked for
 
 * `load_results`: one row per finished run with its point, every config field
   (`config.<dotted path>`), the metrics of its result record, and the spread
-  of the final return over seeds.
+  and 95% CI of the final return over seeds.
 * `summary_table`: one row per (run, conditioner) — `results.csv`.
 * `conditioner_table`: one row per (RCI run, conditioner).
-* `training_gains`: return at half vs end of training, per (run, conditioner).
+* `training_gains`: return at half vs end of training, per (run, conditioner),
+  judged by the 95% CI of the paired gain over seeds.
 * `curves_table`: one row per (run, conditioner, evaluation step, seed) from `evals.jsonl`.
+
+Every interval is `intervals.mean_ci` of the seeds' values: the 95% percentile
+bootstrap CI of their mean, NaN for a run of one seed. `passes` is the result
+record's samples drawn per seed ÷ distinct transitions available; NaN for a run
+recorded before the field existed.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import pandas as pd
 from etils import epath
 
 from offline_scaling.errors import OfflineScalingError
+from offline_scaling.study import intervals
 from offline_scaling.train import runs
 
 POINT_FIELDS = ("env", "algo", "expertise", "num_policies", "size")
@@ -42,6 +49,11 @@ def _flatten(d: dict, prefix: str) -> dict:
 def _seed_returns(evaluation: dict, prefix: str = "") -> np.ndarray:
   """[seeds] mean return per seed of one evaluation record."""
   return np.asarray(evaluation[f"{prefix}returns"], dtype=float).mean(axis=-1)
+
+
+def _passes(record: dict) -> float:
+  """The record's `passes` over its data; NaN for a record written before it existed."""
+  return float(record.get("passes", np.nan))
 
 
 def _run_dirs(workdir: str | epath.Path, run_ids: Collection[str] | None) -> list[epath.Path]:
@@ -65,22 +77,26 @@ def load_results(workdir: str | epath.Path,
   Columns: `run_id`, `sweep`, `env`, `algo`, `expertise`, `size`,
   `num_policies` (the point; P as requested), `param_count`, `steps`,
   `samples_seen`, `eval_return` (mean over seeds and episodes),
-  `eval_return_std` (std over seeds of their mean returns), `seed_returns`
-  (each seed's mean return), `best_expert_value`, `num_policies_selected`
-  (fewer than P where fewer were eligible), `num_transitions`,
-  `selection_rule`, `domain`, and `config.<field>` for every config field.
+  `eval_return_std` (std over seeds of their mean returns), `return_ci_low`,
+  `return_ci_high` (95% CI of the mean over seeds of their mean returns, same
+  units), `seed_returns` (each seed's mean return), `num_seeds`, `passes`,
+  `best_expert_value`, `num_policies_selected` (fewer than P where fewer were
+  eligible), `num_transitions`, `selection_rule`, `domain`, and
+  `config.<field>` for every config field.
   """
   rows = []
   for d in _run_dirs(workdir, run_ids):
     r = runs.read_result(d)
     point = read_point(d)
     seeds = _seed_returns(r["eval"], _headline_prefix(r))
+    low, high = intervals.mean_ci(seeds)
     row = dict(run_id=r["run_id"], sweep=point.get("sweep", ""), env=r["env"], algo=r["algo"],
                expertise=r["expertise"], size=point.get("size", r["param_count"]),
                num_policies=r["config"]["num_policies"], param_count=r["param_count"],
                steps=r["steps"], samples_seen=r["samples_seen"],
                eval_return=r["eval_return"],
-               eval_return_std=float(seeds.std()), seed_returns=tuple(seeds.tolist()),
+               eval_return_std=float(seeds.std()), return_ci_low=low, return_ci_high=high,
+               seed_returns=tuple(seeds.tolist()), num_seeds=len(seeds), passes=_passes(r),
                best_expert_value=r["best_expert_value"],
                num_policies_selected=len(r["selection"]["policy_ids"]),
                num_transitions=r["dataset"]["num_transitions"],
@@ -115,21 +131,26 @@ def summary_table(workdir: str | epath.Path,
   Columns: env, algo, expertise, param_count, conditioner (NaN but for RCI),
   steps, return_mean (over seeds and episodes), return_std (over the seeds'
   mean returns), num_seeds, best_expert_value, run_id, num_policies (P as
-  requested). Sorted by env, algo, expertise, P, param_count, conditioner.
+  requested), return_ci_low, return_ci_high (95% CI of the mean over seeds of
+  their mean returns), passes. Sorted by env, algo, expertise, P, param_count,
+  conditioner.
   """
   rows = []
   for d in _run_dirs(workdir, run_ids):
     r = runs.read_result(d)
     for c, prefix in _evaluations(r):
       seeds = _seed_returns(r["eval"], prefix)
+      low, high = intervals.mean_ci(seeds)
       rows.append(dict(env=r["env"], algo=r["algo"], expertise=r["expertise"],
                        param_count=r["param_count"], conditioner=np.nan if c is None else c,
                        steps=r["steps"], return_mean=float(seeds.mean()),
                        return_std=float(seeds.std()), num_seeds=len(seeds),
                        best_expert_value=r["best_expert_value"], run_id=r["run_id"],
-                       num_policies=r["config"]["num_policies"]))
+                       num_policies=r["config"]["num_policies"], return_ci_low=low,
+                       return_ci_high=high, passes=_passes(r)))
   columns = ["env", "algo", "expertise", "param_count", "conditioner", "steps", "return_mean",
-             "return_std", "num_seeds", "best_expert_value", "run_id", "num_policies"]
+             "return_std", "num_seeds", "best_expert_value", "run_id", "num_policies",
+             "return_ci_low", "return_ci_high", "passes"]
   return pd.DataFrame(rows, columns=columns).sort_values(
       ["env", "algo", "expertise", "num_policies", "param_count", "conditioner"],
       ignore_index=True)
@@ -138,7 +159,7 @@ def summary_table(workdir: str | epath.Path,
 def conditioner_table(workdir: str | epath.Path,
                       run_ids: Collection[str] | None = None) -> pd.DataFrame:
   """One row per (RCI run, conditioner c): point, param_count, c, return_mean,
-  return_std (over seeds), num_policies."""
+  return_std (over seeds), return_ci_low, return_ci_high, num_policies."""
   return rci_rows(summary_table(workdir, run_ids))
 
 
@@ -146,7 +167,7 @@ def rci_rows(table: pd.DataFrame) -> pd.DataFrame:
   """`conditioner_table`'s rows and columns, from a `summary_table` already read."""
   return table[table["algo"] == "rci"][["run_id", "env", "expertise", "param_count",
                                          "conditioner", "return_mean", "return_std",
-                                         "num_policies"]]
+                                         "return_ci_low", "return_ci_high", "num_policies"]]
 
 
 def curves_table(workdir: str | epath.Path,
@@ -179,9 +200,10 @@ def curves_table(workdir: str | epath.Path,
 def training_gains(curves: pd.DataFrame) -> pd.DataFrame:
   """Does more training help? From `curves_table`: one row per (run, conditioner)
   with the mean return over seeds at the evaluation nearest half of training
-  (`half_return`), at the end (`final_return`), their difference (`gain`), and
-  whether it exceeds the seeds' standard error of the difference (`improved`,
-  `worsened`; neither: within noise)."""
+  (`half_return`), at the end (`final_return`), their mean paired difference
+  over seeds (`gain`) with its 95% CI (`gain_ci_low`, `gain_ci_high`), and
+  whether that CI lies wholly above 0 (`improved`) or below it (`worsened`);
+  neither: the CI holds 0, or the run has one seed (NaN CI)."""
   keys = ["run_id", "env", "algo", "expertise", "param_count", "conditioner", "num_policies"]
   rows = []
   for key, g in curves.groupby(keys, dropna=False):
@@ -192,9 +214,10 @@ def training_gains(curves: pd.DataFrame) -> pd.DataFrame:
     early = g[g["step"] == half].sort_values("seed")["return"].to_numpy()
     late = g[g["step"] == steps[-1]].sort_values("seed")["return"].to_numpy()
     diff = late - early
-    se = diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else 0.0
+    low, high = intervals.mean_ci(diff)
+    held = intervals.side(low, high, 0.0)
     rows.append(dict(zip(keys, key), half_step=int(half), final_step=int(steps[-1]),
                      half_return=float(early.mean()), final_return=float(late.mean()),
-                     gain=float(diff.mean()), improved=bool(diff.mean() > se),
-                     worsened=bool(diff.mean() < -se)))
+                     gain=float(diff.mean()), gain_ci_low=low, gain_ci_high=high,
+                     improved=held > 0, worsened=held < 0))
   return pd.DataFrame(rows)
