@@ -12,6 +12,11 @@ run (`conditioning.json`), so a rerun or a longer grid plays only what is new.
 Writes <out>/conditioning_response.csv (a row per run and c), the per-run
 summary (best c, return at c* and at c = 1) as conditioning_summary.csv, and
 the figure conditioning_response.png (return got vs return asked).
+
+`--boundary` also plays c − 2^−8 and c + 2^−8 beside each of the paper's
+conditioners (0.5, 0.75, 1, 1.25, 1.5), which sit on the return code's edges,
+and writes conditioning_boundary.csv: the returns at c − 2^−8, c and c + 2^−8
+side by side with the code bits each step flips (`study.conditioning`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ flags.DEFINE_multi_string("compare", [], "FIELD=VALUE: also play the sweep's poi
 flags.DEFINE_string("workdir", None, "the sweep's workdir")
 flags.DEFINE_list("conditioners", ["0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0",
                                    "1.1"], "conditioners c to play (c* is always added)")
+flags.DEFINE_boolean("boundary", False, "also play c - 2^-8 and c + 2^-8 beside each of "
+                     "the paper's conditioners (0.5, 0.75, 1, 1.25, 1.5) and write their "
+                     "returns side by side (conditioning_boundary.csv)")
 flags.DEFINE_string("out", None, "where the tables and figure go (default <workdir>/report)")
 F = flags.FLAGS
 
@@ -52,6 +60,8 @@ def main(_):
   for variant in [[], *([c] for c in F.compare)]:
     sweep = common.load_sweep(F.sweep, F.set + variant)
     ids |= {grid.point_id(sweep, p) for p in grid.points(sweep)}
+  if F.boundary:
+    cs += conditioning.boundary_grid()
   conditioning.reevaluate_runs(F.workdir, ids, cs)
   table = conditioning.response_table(F.workdir, ids)
   out = epath.Path(F.out or epath.Path(F.workdir) / "report")
@@ -59,11 +69,19 @@ def main(_):
   table.to_csv(out / "conditioning_response.csv", index=False, float_format="%.6g")
   per_run = conditioning.summary(table)
   per_run.to_csv(out / "conditioning_summary.csv", index=False, float_format="%.6g")
-  png = figures.save(figures.conditioning_response(table), out, "conditioning_response")
-  per_run["size"] = per_run["size"].map(format_count)
-  print(per_run.to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
-  print(f"written: {out / 'conditioning_response.csv'}, {out / 'conditioning_summary.csv'}, "
-        f"{png}")
+  written = [out / "conditioning_response.csv", out / "conditioning_summary.csv"]
+  written.append(figures.save(figures.conditioning_response(table), out,
+                              "conditioning_response"))
+  shown = [per_run]
+  if F.boundary:
+    edges = conditioning.boundary_summary(table)
+    edges.to_csv(out / "conditioning_boundary.csv", index=False, float_format="%.6g")
+    written.append(out / "conditioning_boundary.csv")
+    shown.append(edges)
+  for frame in shown:
+    frame["size"] = frame["size"].map(format_count)
+    print(frame.to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
+  print(f"written: {', '.join(str(p) for p in written)}")
 
 
 if __name__ == "__main__":

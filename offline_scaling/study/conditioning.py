@@ -16,6 +16,10 @@ got the mean evaluation return.
 * `response_table`: one row per (run, c) from those files.
 * `summary`: one row per run: the best c and its return, the return at c*
   and at c = 1.
+* `boundary_grid` / `boundary_summary`: the paper's conditioners sit on the
+  return code's edges (`nets.return_embedding`); playing c − 2^−8 and c + 2^−8
+  beside each and reading the three returns side by side, with the code bits
+  each step flips, tells a response to the asked return from a lookup at an edge.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from offline_scaling.study import results
 from offline_scaling.train import offline_run, pybullet_imitation, runs
 
 RECORD_NAME = "conditioning.json"
+PAPER_CONDITIONERS = (0.5, 0.75, 1.0, 1.25, 1.5)
+BOUNDARY_STEP = 2.0 ** -8   # exact in float32 beside every paper c
 
 
 def best_expert_conditioner(record: dict) -> float:
@@ -53,7 +59,25 @@ def _rci_runs(workdir: str | epath.Path,
 
 
 def _key(c: float) -> str:
-  return f"{c:g}"
+  """The cache key of c: exact for c ± 2^−8 beside the paper's c (10 digits),
+  the same as `%g` wrote for every c of 6 or fewer digits."""
+  return f"{c:.10g}"
+
+
+def _agent_setting(record: dict, field: str):
+  """`agent.<field>` of a run's record; runs recorded before it existed had
+  its `runs.ADDED_FIELDS` value."""
+  return record["config"]["agent"].get(field, runs.ADDED_FIELDS[f"agent.{field}"])
+
+
+def boundary_grid(conditioners=PAPER_CONDITIONERS, step: float = BOUNDARY_STEP) -> list[float]:
+  """c − step, c, c + step for each c, in order.
+
+  Examples:
+    >>> boundary_grid((1.0,))
+    [0.99609375, 1.0, 1.00390625]
+  """
+  return [float(c) + d for c in conditioners for d in (-step, 0.0, step)]
 
 
 def reevaluate_runs(workdir: str | epath.Path, run_ids: Collection[str], conditioners,
@@ -102,10 +126,10 @@ def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.Da
 
   Columns: run_id, env, expertise, param_count, size (the sweep point's
   requested size, else param_count), code_size (the return code's
-  dimension), conditioner, asked_return (G_min + c·(G_max − G_min), env reward
+  dimension), code_offset (its shift, return-range units), conditioner, asked_return (G_min + c·(G_max − G_min), env reward
   units), return_mean (over seeds and episodes), return_std (over the seeds'
   mean returns), at_best_expert (c is c*), best_expert_value, g_min, g_max.
-  Sorted by env, expertise, code_size, size, conditioner.
+  Sorted by env, expertise, code_size, code_offset, size, conditioner.
   """
   rows = []
   for d, record in _rci_runs(workdir, run_ids):
@@ -114,15 +138,16 @@ def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.Da
     saved, point = json.loads((d / RECORD_NAME).read_text()), results.read_point(d)
     star_key = _key(best_expert_conditioner(record))
     g_min, g_max = record["dataset"]["g_min"], record["dataset"]["g_max"]
-    periods = record["config"]["agent"].get("return_code_periods",
-                                            runs.ADDED_FIELDS["agent.return_code_periods"])
+    periods = _agent_setting(record, "return_code_periods")
+    offset = _agent_setting(record, "return_code_offset")
     for key, returns in saved["returns"].items():
       c = float(key)
       seeds = np.asarray(returns, float).mean(axis=-1)
       rows.append(dict(run_id=record["run_id"], env=record["env"],
                        expertise=record["expertise"], param_count=record["param_count"],
                        size=point.get("size", record["param_count"]),
-                       code_size=return_embedding.code_size(periods), conditioner=c,
+                       code_size=return_embedding.code_size(periods), code_offset=offset,
+                       conditioner=c,
                        asked_return=g_min + c * (g_max - g_min),
                        return_mean=float(seeds.mean()), return_std=float(seeds.std()),
                        at_best_expert=key == star_key,
@@ -132,7 +157,8 @@ def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.Da
     raise OfflineScalingError(f"no {RECORD_NAME} under {epath.Path(workdir) / 'runs'}: "
                               "run reevaluate_runs first")
   return pd.DataFrame(rows).sort_values(
-      ["env", "expertise", "code_size", "size", "conditioner"], ignore_index=True)
+      ["env", "expertise", "code_size", "code_offset", "size", "conditioner"],
+      ignore_index=True)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -153,3 +179,35 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
                      return_at_c1=float(one.iloc[0]) if len(one) else np.nan))
   return pd.DataFrame(rows).sort_values(["env", "expertise", "code_size", "size"],
                                         ignore_index=True)
+
+
+def boundary_summary(table: pd.DataFrame, step: float = BOUNDARY_STEP) -> pd.DataFrame:
+  """One row per (run, c) of `response_table` played at c − step, c and c + step.
+
+  Columns: env, expertise, code_size, code_offset, size, conditioner (c),
+  return_below, return_at, return_above (mean returns at c − step, c, c + step),
+  bits_below, bits_above (the run's code bits that differ between c and
+  c ∓ step, `return_embedding.flipped_bits`). Sorted as the table.
+
+  Raises:
+    OfflineScalingError: when no c of the table was played with both neighbours.
+  """
+  rows = []
+  for _, g in table.groupby("run_id", sort=False):
+    run = g.iloc[0]
+    at = {_key(c): r for c, r in zip(g["conditioner"], g["return_mean"])}
+    for c in sorted(g["conditioner"]):
+      below, above = at.get(_key(c - step)), at.get(_key(c + step))
+      if below is None or above is None:
+        continue
+      bits = return_embedding.flipped_bits(c, step, run["code_size"] // 2, run["code_offset"])
+      rows.append(dict(env=run["env"], expertise=run["expertise"], code_size=run["code_size"],
+                       code_offset=run["code_offset"], size=run["size"], conditioner=c,
+                       return_below=below, return_at=at[_key(c)], return_above=above,
+                       bits_below=bits[0], bits_above=bits[1]))
+  if not rows:
+    raise OfflineScalingError(f"no conditioner was played at c ± {step:g} beside it: "
+                              "play them first (rci_conditioning --boundary)")
+  return pd.DataFrame(rows).sort_values(
+      ["env", "expertise", "code_size", "code_offset", "size", "conditioner"],
+      ignore_index=True)

@@ -1,6 +1,7 @@
 """RCI's conditioning response: finished runs of a real (tiny) smoke sweep played again."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -84,3 +85,27 @@ def test_runs_it_cannot_replay_are_refused_by_name(rci_runs, tmp_path):
   (tmp_path / "runs").mkdir()
   with pytest.raises(OfflineScalingError, match="no conditioning.json"):
     conditioning.response_table(tmp_path, ids)
+
+
+def test_the_boundary_replay_reads_c_and_its_neighbours_side_by_side(rci_runs, tmp_path):
+  workdir, ids = rci_runs
+  rci = {i for i, p in ids.items() if p.algo == "rci"}
+  for rid in rci:   # a copy, so the other tests' caches stay as they expect
+    shutil.copytree(workdir / "runs" / rid, tmp_path / "runs" / rid)
+  grid_ = conditioning.boundary_grid((1.0,))
+  assert grid_ == [1 - 2 ** -8, 1.0, 1 + 2 ** -8]
+  conditioning.reevaluate_runs(tmp_path, rci, grid_, log=lambda _: None)
+  table = conditioning.response_table(tmp_path, rci)
+  assert {1 - 2 ** -8, 1 + 2 ** -8} <= set(table["conditioner"])   # cached exactly
+  edges = conditioning.boundary_summary(table)
+  assert list(edges["size"]) == [1_000, 8_000] and set(edges["conditioner"]) == {1.0}
+  for r in edges.itertuples():
+    got = table[table["size"] == r.size].set_index("conditioner")["return_mean"]
+    assert (r.return_below, r.return_at, r.return_above) == (
+        got[1 - 2 ** -8], got[1.0], got[1 + 2 ** -8])
+  # The 32-d code, moving 2^−8 from its edge at u = 1: below, pairs 0–7 cross
+  # it (8 bits), pair 8 moves one quarter (1) and pair 9 two (2), finer pairs a
+  # multiple of four (0); above, only pairs 8 and 9 change (1 + 2).
+  assert set(edges["bits_below"]) == {11} and set(edges["bits_above"]) == {3}
+  with pytest.raises(OfflineScalingError, match="no conditioner was played at c ± 0.00390625"):
+    conditioning.boundary_summary(table[table["conditioner"] != 1 + 2 ** -8])
