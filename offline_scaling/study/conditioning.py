@@ -126,8 +126,8 @@ def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.Da
 
   Columns: run_id, env, expertise, param_count, size (the sweep point's
   requested size, else param_count), code_size (the return code's
-  dimension), code_offset (its shift, return-range units), conditioner, asked_return (G_min + c·(G_max − G_min), env reward
-  units), return_mean (over seeds and episodes), return_std (over the seeds'
+  dimension), code_offset (its shift, return-range units), conditioner,
+  asked_return (G_min + c·(G_max − G_min), env reward units), return_mean (over seeds and episodes), return_std (over the seeds'
   mean returns), at_best_expert (c is c*), best_expert_value, g_min, g_max.
   Sorted by env, expertise, code_size, code_offset, size, conditioner.
   """
@@ -163,7 +163,7 @@ def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.Da
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
   """One row per run of `response_table`: env, expertise, code_size,
-  size, best_expert_value, best_c and best_return (the c with the
+  code_offset, size, best_expert_value, best_c and best_return (the c with the
   highest mean return), c_star and return_at_c_star, return_at_c1 (NaN when
   c = 1 was not played)."""
   rows = []
@@ -172,12 +172,12 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     star = g[g["at_best_expert"]].iloc[0]
     one = g.loc[g["conditioner"] == 1.0, "return_mean"]
     rows.append(dict(env=best["env"], expertise=best["expertise"], code_size=best["code_size"],
-                     size=best["size"],
+                     code_offset=best["code_offset"], size=best["size"],
                      best_expert_value=best["best_expert_value"], best_c=best["conditioner"],
                      best_return=best["return_mean"], c_star=star["conditioner"],
                      return_at_c_star=star["return_mean"],
                      return_at_c1=float(one.iloc[0]) if len(one) else np.nan))
-  return pd.DataFrame(rows).sort_values(["env", "expertise", "code_size", "size"],
+  return pd.DataFrame(rows).sort_values(["env", "expertise", "code_size", "code_offset", "size"],
                                         ignore_index=True)
 
 
