@@ -8,7 +8,9 @@ Output layout under `<out>/`:
 
 A policy is done when its row file exists: the row is written after the shard
 is renamed into place, so a kill at any moment leaves either a finished
-policy or one that is collected again from scratch.
+policy or one whose collection is continued from the shard in place (the
+same episodes a collection from scratch would play). A top-up
+(`collect_policy` with `min_steps`) rewrites shard and row the same way.
 """
 
 from __future__ import annotations
@@ -37,18 +39,43 @@ def collection_seed(p: ZooPolicy) -> int:
   return zlib.crc32(p.policy_id.encode()) & 0x7FFFFFFF
 
 
-def collect_policy(p: ZooPolicy, out: epath.Path, num_episodes: int
+def collect_policy(p: ZooPolicy, out: epath.Path, num_episodes: int, min_steps: int = 0
                    ) -> policy_table.PolicyRecord:
-  """Rolls out one expert (sampling its stochastic policy) and writes its shard + row."""
-  policy, _ = p.load()
-  seed = collection_seed(p)
-  env = make_env(p.env, seed=seed)
-  eps = rollout.run_episodes(env, rollout.ppo_act_fn(policy), num_episodes, seed)
-  env.close()
-  for k, ep in enumerate(eps):
-    ep.policy_id, ep.env, ep.seed, ep.checkpoint_step, ep.index = (
-        p.policy_id, p.env, p.seed, p.env_steps, k)
-  path = episodes_lib.write_shard(shard_path(out, p), eps)
+  """Rolls out one expert (sampling its stochastic policy) until its shard holds
+  at least `num_episodes` episodes and `min_steps` transitions; writes shard + row.
+
+  A shard already there (an earlier collection, or a top-up killed after its
+  shard landed) is continued: new episodes take the next indices and resets
+  (`rollout.iter_episodes`), so the shard holds what one collection of that
+  many episodes would. The whole shard is rewritten atomically, then its row;
+  with nothing left to play only the row is written. The last episode is
+  played whole, so `min_steps` may be passed by up to one episode.
+
+  Args:
+    p: the expert.
+    out: the collection's directory.
+    num_episodes: episodes the shard must hold at least.
+    min_steps: transitions the shard must hold at least (0: no bound).
+
+  Returns:
+    The policy's row (value = mean return of all its episodes).
+  """
+  path = shard_path(out, p)
+  eps = list(episodes_lib.read_shard(path)) if path.exists() else []
+  steps = sum(ep.length for ep in eps)
+  if len(eps) < num_episodes or steps < min_steps:
+    policy, _ = p.load()
+    seed = collection_seed(p)
+    env = make_env(p.env, seed=seed)
+    for ep in rollout.iter_episodes(env, rollout.ppo_act_fn(policy), seed, start=len(eps)):
+      ep.policy_id, ep.env, ep.seed, ep.checkpoint_step, ep.index = (
+          p.policy_id, p.env, p.seed, p.env_steps, len(eps))
+      eps.append(ep)
+      steps += ep.length
+      if len(eps) >= num_episodes and steps >= min_steps:
+        break
+    env.close()
+    episodes_lib.write_shard(path, eps)
   record = policy_table.summarize(eps, str(path.relative_to(out)))
   policy_table.write_json_atomic(path.with_suffix(".json"), dataclasses.asdict(record))
   return record

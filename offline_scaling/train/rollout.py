@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable
+import itertools
+from typing import Callable, Iterator
 
 import gymnasium as gym
 import jax
@@ -13,18 +14,44 @@ from offline_scaling.data.episodes import Episode
 
 # (observation [D] float32, rng) -> action index
 ActFn = Callable[[np.ndarray, jax.Array], int]
+# Keys of a split chain computed per jitted call (`split_chain`).
+CHAIN_BLOCK = 64
 
 
 def ppo_act_fn(policy: ppo.Policy, deterministic: bool = False) -> ActFn:
-  """Acting function of a PPO policy: a sample (as the expert acts) or the mode."""
+  """Acting function of a PPO policy: a sample (as the expert acts) or the mode.
+
+  One dispatch of the jitted `ppo.act` per step (compiled once per process,
+  whatever the policy), its action read back as numpy: indexing the device
+  array would be a second dispatch.
+  """
   def act(obs, rng):
-    return int(ppo.act(policy, obs[None], rng, deterministic=deterministic)[0])
+    return int(np.asarray(ppo.act(policy, obs[None], rng, deterministic=deterministic))[0])
   return act
+
+
+@jax.jit
+def _chain_block(rng: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """(the rng after CHAIN_BLOCK steps of `rng, key = split(rng)`, their keys [CHAIN_BLOCK, 2])."""
+  def step(r, _):
+    r, key = jax.random.split(r)
+    return r, key
+  return jax.lax.scan(step, rng, None, length=CHAIN_BLOCK)
+
+
+def split_chain(rng: jax.Array) -> Iterator[np.ndarray]:
+  """key_0, key_1, ...: the keys `rng, key = jax.random.split(rng)` gives call
+  after call (the same bits), computed CHAIN_BLOCK at a time in one dispatch
+  instead of one dispatch per key; each a uint32 [2] numpy key."""
+  while True:
+    rng, keys = _chain_block(rng)
+    yield from np.asarray(keys)
 
 
 def run_episode(env: gym.Env, act: ActFn, seed: int, rng: jax.Array,
                 max_steps: int | None = None) -> Episode:
-  """One whole episode from `env.reset(seed=seed)`.
+  """One whole episode from `env.reset(seed=seed)`; step t acts with the t-th
+  key of the split chain of `rng` (`split_chain`).
 
   Args:
     max_steps: stop (as a truncation) after this many steps; the env's own
@@ -37,9 +64,9 @@ def run_episode(env: gym.Env, act: ActFn, seed: int, rng: jax.Array,
   obs, _ = env.reset(seed=seed)
   observations, actions, rewards = [obs], [], []
   terminated = truncated = False
+  keys = split_chain(rng)
   while not (terminated or truncated):
-    rng, key = jax.random.split(rng)
-    action = act(np.asarray(obs, np.float32), key)
+    action = act(np.asarray(obs, np.float32), next(keys))
     obs, reward, terminated, truncated, _ = env.step(action)
     observations.append(obs)
     actions.append(action)
@@ -52,23 +79,29 @@ def run_episode(env: gym.Env, act: ActFn, seed: int, rng: jax.Array,
                  terminated=bool(terminated))
 
 
-def run_episodes(env: gym.Env, act: ActFn, num_episodes: int, seed: int,
-                 max_steps: int | None = None) -> list[Episode]:
-  """`num_episodes` episodes, episode k reset with seed + k (reproducible).
+def iter_episodes(env: gym.Env, act: ActFn, seed: int, start: int = 0,
+                  max_steps: int | None = None) -> Iterator[Episode]:
+  """Episodes `start`, `start` + 1, ... without end; episode k is reset with
+  seed + k and acts with the k-th key of the chain split from PRNGKey(seed), so
+  it is the same episode whether k others were played before it or none.
 
   Args:
     env: one (unbatched) env.
     act: the policy, `act(obs [D], rng) -> action index`.
-    num_episodes: episodes to play.
     seed: seed of the first reset and of the action sampling.
+    start: the index of the first episode yielded.
     max_steps: cut episodes after this many steps (None: the env's own limit).
   """
-  rng = jax.random.PRNGKey(seed)
-  out = []
-  for k in range(num_episodes):
-    rng, key = jax.random.split(rng)
-    out.append(run_episode(env, act, seed + k, key, max_steps))
-  return out
+  keys = split_chain(jax.random.PRNGKey(seed))
+  for k, key in enumerate(keys):
+    if k >= start:
+      yield run_episode(env, act, seed + k, key, max_steps)
+
+
+def run_episodes(env: gym.Env, act: ActFn, num_episodes: int, seed: int,
+                 max_steps: int | None = None) -> list[Episode]:
+  """Episodes 0 … `num_episodes` − 1 of `iter_episodes` (reproducible)."""
+  return list(itertools.islice(iter_episodes(env, act, seed, 0, max_steps), num_episodes))
 
 
 def evaluate(env: gym.Env, act: ActFn, num_episodes: int, seed: int) -> dict:
