@@ -59,11 +59,12 @@ def update_flops(agent, states, stream_batch: dict, batch_size: int) -> float:
   Args:
     agent: the algorithm (`agents.base.Agent` or CQL's).
     states: the Trainer's states, seeds stacked on axis 0.
-    stream_batch: a stream batch (its first `batch_size` rows are used).
+    stream_batch: a stream batch, [S, K × B, ...] (seed 0's first `batch_size`
+      rows are used).
     batch_size: transitions per update.
   """
   state = jax.tree.map(lambda x: x[0], states)
-  batch = {k: v[:batch_size] for k, v in stream_batch.items()}
+  batch = {k: v[0, :batch_size] for k, v in stream_batch.items()}
   cost = jax.jit(agent.update).lower(state, batch).compile().cost_analysis()
   return (cost[0] if isinstance(cost, list) else cost)["flops"]
 

@@ -194,7 +194,7 @@ def main(_):
   stream_config.update(algo="cql", batch_size=K * B)
   stream = pipeline.make_stream(source, [p.policy_id for p in source.policies()], stream_config)
 
-  one = {k: v[:B] for k, v in next(stream).items()}
+  one = {k: v[0, :B] for k, v in next(stream).items()}
   state = agent.init(jax.random.PRNGKey(0))
   result = dict(convs_ms=convs(3 * B) if F.torso == "nature" else {},
                 parts_ms=parts(agent, net, state, jax.device_put(one)))

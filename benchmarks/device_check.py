@@ -129,7 +129,8 @@ def measure(agent, batch: dict, batch_size: int, num_seeds: int, updates_per_cal
   and the first call's seconds (compilation included).
 
   Args:
-    batch: one stream batch (numpy, updates_per_call × batch_size rows).
+    batch: one seed's stream batch (numpy, updates_per_call × batch_size
+      rows); every seed is fed a copy (the speed does not depend on the values).
     host_too: also time the same calls fed `batch` from the host every call
       (`host_updates_per_s`).
   """
@@ -139,6 +140,7 @@ def measure(agent, batch: dict, batch_size: int, num_seeds: int, updates_per_cal
                 log_every=K, checkpoint_every=K)
   trainer = loop.Trainer(agent, config, workdir)
   state = trainer.init_state()
+  batch = {k: np.stack([v] * num_seeds) for k, v in batch.items()}   # [S, K × B, ...]
   flops = update_flops(agent, state, batch, batch_size)
   params = tree_param_count(jax.tree.map(lambda x: x[0], state.params))
 

@@ -129,7 +129,8 @@ def trainer_learner(source, agent, stream_config, batch_size: int, num_seeds: in
   config.update(batch_size=batch_size, num_seeds=num_seeds, updates_per_call=updates_per_call,
                 log_every=updates_per_call, steps=10 ** 9, checkpoint_every=10 ** 9,
                 unroll=unroll)
-  stream_config.update(repeat=True, batch_size=loop.stream_batch_size(config))
+  stream_config.update(repeat=True, batch_size=loop.stream_batch_size(config),
+                       num_seeds=num_seeds)
   ids = [p.policy_id for p in source.policies()]
   stream = pipeline.make_stream(source, ids, stream_config)
   trainer = loop.Trainer(agent, config, workdir)

@@ -31,7 +31,7 @@ from synthetic import make_atari_source, make_source  # noqa: E402
 
 
 class ProcessPart:
-  """This process's columns of every [K × B] batch of a one-process stream."""
+  """This process's columns of every [S, K × B] batch of a one-process stream."""
 
   def __init__(self, stream, K, index, count):
     self._stream, self._K, self._index, self._count = stream, K, index, count
@@ -41,9 +41,10 @@ class ProcessPart:
 
   def __next__(self):
     def part(x):
-      x = x.reshape(self._K, -1, *x.shape[1:])
-      n = x.shape[1] // self._count
-      return x[:, self._index * n:(self._index + 1) * n].reshape(-1, *x.shape[2:])
+      x = x.reshape(x.shape[0], self._K, -1, *x.shape[2:])
+      n = x.shape[2] // self._count
+      return x[:, :, self._index * n:(self._index + 1) * n].reshape(x.shape[0], -1,
+                                                                   *x.shape[3:])
     return {k: part(v) for k, v in next(self._stream).items()}
 
   def save(self, prefix):
@@ -54,10 +55,10 @@ class ProcessPart:
 
 
 def agent_and_stream(algo, data_dir, config):
-  """The agent and the one-process stream of K × B transitions per call."""
+  """The agent and the one-process stream of [S, K × B] transitions per call."""
   stream_config = pipeline.default_config()
   stream_config.update(algo=algo, repeat=True, batch_size=loop.stream_batch_size(config),
-                       shuffle_block=100)
+                       shuffle_block=100, num_seeds=config.num_seeds)
   if algo == "bc":
     source = make_source(data_dir, obs_dim=5)
     agent_config = imitation.default_config()

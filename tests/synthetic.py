@@ -11,12 +11,14 @@ from offline_scaling.data.sources import PybulletSource
 def make_source(root, num_policies=6, episodes_per_policy=3, obs_dim=3, num_actions=8,
                 env="hopper", seed=0, max_len=40):
   """Episodes whose observations encode (policy, episode, t) in their first 3 entries;
-  policy p's rewards are centred on p, so values rise with p."""
+  policy p's rewards are centred on p, so values rise with p. `episodes_per_policy`:
+  one count for all, or policy p's count at index p."""
   rng = np.random.default_rng(seed)
+  counts = np.broadcast_to(episodes_per_policy, (num_policies,))
   records = []
   for p in range(num_policies):
     eps = []
-    for e in range(episodes_per_policy):
+    for e in range(int(counts[p])):
       L = int(rng.integers(1, max_len))
       obs = rng.normal(size=(L + 1, obs_dim)).astype(np.float32)
       obs[:, 0], obs[:, 1], obs[:, 2] = p, e, np.arange(L + 1)

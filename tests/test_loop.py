@@ -81,7 +81,8 @@ def test_killed_run_resumes_bit_identically(tmp_path):
 
 
 def test_update_takes_a_device_batch_as_it_lies(tmp_path):
-  """`update` trains on `device_batch(b)` (already [K, B, ...] on the devices) as on `b`."""
+  """`update` trains on `device_batch(b)` (already [K, S, B, ...] on the devices) as on `b`,
+  each seed on its own rows of b."""
   config = loop.default_config()
   config.update(steps=3, batch_size=8, num_seeds=2, updates_per_call=3, log_every=3,
                 checkpoint_every=3)
@@ -89,10 +90,12 @@ def test_update_takes_a_device_batch_as_it_lies(tmp_path):
   agent_config.param_count = 1_000
   trainer = loop.Trainer(imitation.make_agent(4, 2, agent_config), config, tmp_path)
   rng = np.random.default_rng(0)
-  batch = dict(obs=rng.normal(size=(24, 4)).astype(np.float32),
-               action=rng.integers(0, 2, 24).astype(np.int32))
+  batch = dict(obs=rng.normal(size=(2, 24, 4)).astype(np.float32),
+               action=rng.integers(0, 2, (2, 24)).astype(np.int32))
   on_device = trainer.device_batch(batch)
-  assert on_device["obs"].shape == (3, 8, 4) and on_device["action"].shape == (3, 8)
+  assert on_device["obs"].shape == (3, 2, 8, 4) and on_device["action"].shape == (3, 2, 8)
+  # update k of seed s reads rows k·B … (k + 1)·B − 1 of seed s's K × B
+  np.testing.assert_array_equal(on_device["obs"][1, 1], batch["obs"][1, 8:16])
   from_host, _ = trainer.update(trainer.init_state(), batch)
   from_device, _ = trainer.update(trainer.init_state(), on_device)
   for a, b in zip(jax.tree.leaves(from_host.params), jax.tree.leaves(from_device.params)):

@@ -49,8 +49,8 @@ config.update(steps=200, batch_size=32, updates_per_call=10, log_every=10, check
 rng = np.random.default_rng(0)
 batches = []
 for _ in range(config.steps // config.updates_per_call):
-  obs = rng.normal(size=(loop.stream_batch_size(config), 4)).astype(np.float32)
-  batches.append(dict(obs=obs, action=(obs[:, 0] > 0).astype(np.int32)))  # a learnable rule
+  obs = rng.normal(size=(1, loop.stream_batch_size(config), 4)).astype(np.float32)  # [S, K·B, 4]
+  batches.append(dict(obs=obs, action=(obs[..., 0] > 0).astype(np.int32)))  # a learnable rule
 agent_config = imitation.default_config()
 agent_config.param_count = 2_000
 trainer = loop.Trainer(imitation.make_agent(4, 2, agent_config), config, sys.argv[1])

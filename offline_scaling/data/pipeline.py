@@ -1,12 +1,32 @@
 """tf.data streams of training batches, per algorithm, from any episode source.
 
-    episodes (parallel interleave over files, one host's share)
+    per seed s of `num_seeds`, its own order:
+      episodes: the mixture of this host's share of the selected policies —
+        one episode stream per policy, read in a seeded random order of the
+        policies' episode labels (`tf.data.Dataset.choose_from_datasets`)
       → per episode: transitions of the algorithm, in chunks of `chunk` steps
         (frame stacks and n-step targets built here, inside the episode)
       → interleave chunks of `cycle_length` episodes → blocks of `shuffle_block`
-        transitions, each randomly permuted → batch → prefetch
+        transitions, each randomly permuted → batches of `batch_size`
+    → the seeds' batches stacked: [num_seeds, batch_size, ...] → prefetch
 
-Per algorithm, a batch of B transitions holds
+**The mixture.** Every policy's episodes are read by a stream of their own,
+and which policy gives the next episode follows a seeded random permutation
+of all the episodes' policy labels (each policy's as many times as it has
+episodes, as `dataset_stats` counted them), so all policies run out together
+and any window of the stream holds the policies' transitions in proportion
+to their data (not a few files at a time). RFI's return filter and the
+bad-episode check act on each policy's stream before the choice, so RFI's
+counts are each policy's kept episodes. A batch of B transitions is a draw from the blocks'
+`cycle_length` episodes in flight, themselves drawn from the mixture.
+
+**Seeds.** Seed s reads the whole selection in an order of its own (its own
+draw of policies and its own block permutations), so the vmapped seeds are
+replicates independent in data order; in one-pass mode each sees every
+transition exactly once. The per-seed pipelines cost num_seeds × one's work.
+
+Per algorithm, one seed's batch of B transitions holds (a stream batch holds
+every seed's, stacked on a leading [num_seeds] axis)
 
 | algo      | fields                                                                          |
 |-----------|---------------------------------------------------------------------------------|
@@ -42,6 +62,7 @@ stream's position is saved and restored with `Stream.save` / `Stream.restore`.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import os
 from typing import Iterator, Sequence
@@ -54,6 +75,11 @@ from offline_scaling.data.sources import EpisodeRanges, EpisodeSource
 from offline_scaling.errors import OfflineScalingError
 
 ALGOS = ("bc", "rfi", "rci", "cql")
+# 2: the mixture of all selected policies, each seed in its own order (issue
+# 20). Version 1, which the runs published before it were trained on,
+# interleaved the policies' files 8 at a time in one order shared by every
+# seed; their configs have no `stream.version`, so every run id changed with it.
+VERSION = 2
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -62,6 +88,8 @@ def default_config() -> ml_collections.ConfigDict:
   c.algo = "bc"
   c.batch_size = 256
   c.seed = 0
+  c.num_seeds = 1           # vmapped seeds: each reads the whole selection in its own order
+  c.version = VERSION       # the stream's protocol (see VERSION)
   c.repeat = False          # False: one pass, no transition delivered twice
   c.shuffle_block = 8_192   # transitions shuffled together (one permutation per block)
   c.cycle_length = 64       # episodes whose chunks are interleaved into a block
@@ -79,8 +107,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
   """Checks the stream settings; one message naming the field."""
   if config.algo not in ALGOS:
     raise OfflineScalingError(f"stream algo {config.algo!r} is not one of {ALGOS}")
-  for field in ("batch_size", "shuffle_block", "cycle_length", "chunk", "frame_stack",
-                "n_step"):
+  if config.version != VERSION:
+    raise OfflineScalingError(
+        f"stream version={config.version!r}: this library builds version {VERSION} only "
+        "(the mixture of all selected policies, each seed in its own order)")
+  for field in ("batch_size", "num_seeds", "shuffle_block", "cycle_length", "chunk",
+                "frame_stack", "n_step"):
     if not (isinstance(config[field], int) and config[field] >= 1):
       raise OfflineScalingError(f"stream setting {field}={config[field]!r} must be an integer >= 1")
   if not 0.0 < config.gamma <= 1.0:
@@ -100,8 +132,12 @@ class DatasetStats:
     num_episodes, num_transitions: sizes (bad episodes skipped excluded).
     rfi_threshold: the return at or above which an episode is in the top
       `rfi_fraction` (the (1 − fraction) quantile, 'higher' interpolation).
+    rfi_transitions: transitions of those top episodes (what RFI trains on).
     skipped_episodes: bad episodes dropped (`skip_bad_episodes`).
     skipped: which, as "file: record i (policy p) problem", the first 20.
+    policy_episodes: policy id -> its good episodes (the mixture's weights).
+    policy_top_episodes: policy id -> its good episodes in the top
+      `rfi_fraction` (RFI's weights; policies with none are left out).
   """
   g_min: float
   g_max: float
@@ -110,8 +146,11 @@ class DatasetStats:
   num_episodes: int
   num_transitions: int
   rfi_threshold: float
+  rfi_transitions: int = 0
   skipped_episodes: int = 0
   skipped: tuple[str, ...] = ()
+  policy_episodes: dict = dataclasses.field(default_factory=dict)
+  policy_top_episodes: dict = dataclasses.field(default_factory=dict)
 
   def to_dict(self) -> dict:
     """The statistics as a JSON-ready dict."""
@@ -211,15 +250,20 @@ def dataset_stats(source: EpisodeSource, policy_ids: Sequence[str],
     raise OfflineScalingError(
         f"the selected policies ({len(policy_ids)}) have no (good) episodes in the given ranges")
   returns = np.asarray([r["episode_return"] for r in good], np.float64)
+  threshold = float(np.quantile(returns, 1.0 - rfi_fraction, method="higher"))
+  # The float32 return, as the stream's filter compares it.
+  top = [r for r in good if r["episode_return"] >= np.float32(threshold)]
+  count = lambda rows: dict(collections.Counter(r["policy_id"].decode() for r in rows))
   return DatasetStats(g_min=float(returns.min()), g_max=float(returns.max()),
                       r_min=float(min(r["reward_min"] for r in good)),
                       r_max=float(max(r["reward_max"] for r in good)),
                       num_episodes=len(returns),
                       num_transitions=int(sum(r["length"] for r in good)),
-                      rfi_threshold=float(np.quantile(returns, 1.0 - rfi_fraction,
-                                                      method="higher")),
+                      rfi_threshold=threshold,
+                      rfi_transitions=int(sum(r["length"] for r in top)),
                       skipped_episodes=len(bad),
-                      skipped=tuple(f"{where(r)} {PROBLEMS[r['problem']]}" for r in bad[:20]))
+                      skipped=tuple(f"{where(r)} {PROBLEMS[r['problem']]}" for r in bad[:20]),
+                      policy_episodes=count(good), policy_top_episodes=count(top))
 
 
 def _check_against_table(rows: list[dict], records: Sequence, episode_ranges) -> None:
@@ -326,6 +370,62 @@ def host_policies(policy_ids: Sequence[str], seed: int, host: tuple[int, int] = 
   return [policy_ids[i] for i in order[index::count]]
 
 
+def seed_of(seed: int, s: int) -> int:
+  """The stream seed of vmapped seed `s` of a run seeded `seed` (distinct per pair)."""
+  return int(np.random.SeedSequence((seed, s)).generate_state(1)[0] >> 1)
+
+
+def _policy_streams(source: EpisodeSource, policy_ids: Sequence[str],
+                    config: ml_collections.ConfigDict, episode_ranges: EpisodeRanges | None,
+                    rfi_threshold: float | None) -> list[tf.data.Dataset]:
+  """Per policy, its checked (and, for RFI, filtered) episodes, one pass: built
+  once and read by every seed's mixture (each read is an iterator of its own)."""
+  streams = []
+  for pid in policy_ids:
+    episodes = _checked(source.episodes([pid], episode_ranges), config.skip_bad_episodes)
+    if rfi_threshold is not None:
+      threshold = tf.constant(rfi_threshold, tf.float32)
+      episodes = episodes.filter(lambda ep: ep["episode_return"] >= threshold)
+    streams.append(episodes)
+  return streams
+
+
+def _mixture(streams: list[tf.data.Dataset], counts: Sequence[int], repeat: bool,
+             seed: int) -> tf.data.Dataset:
+  """The policies' episodes in a random order: policy i's label appears
+  `counts[i]` times (its episodes) in each pass, the labels of a pass in a
+  seeded random permutation, so every policy runs out at the pass's end and
+  every window holds the policies in proportion to their episodes. Each
+  policy's episodes start at a seeded random one of them (its file read
+  from there round to the start), so seeds do not all begin with the same
+  episodes."""
+  starts = np.random.default_rng(seed).integers(0, counts)
+  streams = [stream.skip(int(k)).concatenate(stream.take(int(k))) for stream, k in
+             zip(streams, starts)]
+  if repeat:
+    streams = [stream.repeat() for stream in streams]
+  labels = tf.constant(np.repeat(np.arange(len(counts), dtype=np.int64), counts))
+  passes = tf.data.Dataset.range(1) if not repeat else tf.data.Dataset.range(2 ** 62)
+  choice = passes.flat_map(lambda k: tf.data.Dataset.from_tensor_slices(
+      tf.random.experimental.stateless_shuffle(labels, seed=tf.stack(
+          [tf.constant(seed, tf.int64), k]))))
+  return tf.data.Dataset.choose_from_datasets(streams, choice)
+
+
+def _seed_dataset(episodes: tf.data.Dataset, config: ml_collections.ConfigDict,
+                  seed: int) -> tf.data.Dataset:
+  """One seed's batches of `batch_size` transitions from its episode stream."""
+  ds = episodes.interleave(lambda ep: _episode_chunks(ep, config),
+                           cycle_length=config.cycle_length, block_length=1,
+                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  # Shuffle whole blocks of transitions with one vectorised permutation each:
+  # tf.data's per-element shuffle would cost more than everything else here.
+  ds = ds.rebatch(config.shuffle_block).enumerate().map(
+      lambda i, block: _permute(block, tf.stack([tf.constant(seed, tf.int64), i])),
+      num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  return ds.rebatch(config.batch_size, drop_remainder=config.repeat)
+
+
 def build_dataset(source: EpisodeSource, policy_ids: Sequence[str],
                   config: ml_collections.ConfigDict,
                   episode_ranges: EpisodeRanges | None = None,
@@ -338,35 +438,35 @@ def build_dataset(source: EpisodeSource, policy_ids: Sequence[str],
     policy_ids: the selected policies (e.g. `select_policies(...).policy_ids`).
     config: `default_config()` or a variant.
     episode_ranges: per-policy episode index ranges to keep (Atari).
-    stats: `dataset_stats(...)` of the selection; needed for RFI (computed
-      when missing).
+    stats: `dataset_stats(...)` of the selection (the mixture's weights, RFI's
+      threshold); computed when missing.
     host: (index, count) of this host; hosts read disjoint files.
 
   Returns:
-    Batches of numpy-convertible dicts; with `repeat=False` the last partial
-    batch is kept, so no transition is dropped.
+    Batches of dicts of [num_seeds, batch_size, ...] arrays; with
+    `repeat=False` the last partial batch is kept (the same size for every
+    seed), so no transition is dropped.
   """
   validate(config)
   if not policy_ids:
     raise OfflineScalingError("no policy selected: the stream would be empty")
-  episodes = _checked(source.episodes(host_policies(policy_ids, config.seed, host),
-                                      episode_ranges), config.skip_bad_episodes)
-  if config.algo == "rfi":
-    stats = stats or dataset_stats(source, policy_ids, episode_ranges, config.rfi_fraction,
-                                   config.skip_bad_episodes)
-    threshold = tf.constant(stats.rfi_threshold, tf.float32)
-    episodes = episodes.filter(lambda ep: ep["episode_return"] >= threshold)
-  if config.repeat:
-    episodes = episodes.repeat()
-  ds = episodes.interleave(lambda ep: _episode_chunks(ep, config),
-                           cycle_length=config.cycle_length, block_length=1,
-                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  # Shuffle whole blocks of transitions with one vectorised permutation each:
-  # tf.data's per-element shuffle would cost more than everything else here.
-  ds = ds.rebatch(config.shuffle_block).enumerate().map(
-      lambda i, block: _permute(block, tf.stack([tf.cast(config.seed, tf.int64), i])),
+  if stats is None or not stats.policy_episodes:
+    stats = dataset_stats(source, policy_ids, episode_ranges, config.rfi_fraction,
+                          config.skip_bad_episodes)
+  counts = stats.policy_top_episodes if config.algo == "rfi" else stats.policy_episodes
+  mine = [pid for pid in host_policies(policy_ids, config.seed, host) if counts.get(pid, 0)]
+  if not mine:
+    raise OfflineScalingError(
+        f"host {host[0]} of {host[1]} has no {'top ' if config.algo == 'rfi' else ''}episodes "
+        f"among its share of the {len(policy_ids)} selected policies: use fewer hosts")
+  streams = _policy_streams(source, mine, config, episode_ranges,
+                            stats.rfi_threshold if config.algo == "rfi" else None)
+  seeds = [seed_of(config.seed, s) for s in range(config.num_seeds)]
+  per_seed = tuple(_seed_dataset(_mixture(streams, [counts[p] for p in mine], config.repeat,
+                                          seed), config, seed) for seed in seeds)
+  ds = tf.data.Dataset.zip(per_seed).map(
+      lambda *batches: {k: tf.stack([b[k] for b in batches]) for k in batches[0]},
       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  ds = ds.rebatch(config.batch_size, drop_remainder=config.repeat)
   return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -4,17 +4,17 @@
   updates (`lax.scan`), with the old state's buffers donated; metrics come
   back to the host every `log_every` updates only.
 * **Seeds are vmapped:** S = `num_seeds` independent models (own init, own
-  rng) train in the same call on the same stream: each call draws K × B
-  transitions; seed 0 takes them in stream order and seed s > 0 in its own
-  seeded permutation of those K × B, so every seed sees the same data in a
-  different order (and, in one-pass mode, every sample exactly once) while
-  the pipeline works for one.
+  rng) train in the same call, each on its own data: the stream delivers
+  [S, K × B] transitions per call, seed s's in an order of its own
+  (`data.pipeline`: each seed reads the whole selection in its own order, so
+  the seeds are replicates independent in init and data order, and in
+  one-pass mode every seed sees every sample exactly once).
 * **Devices:** a `Mesh` with one `data` axis over all devices; batches are
   sharded on their batch axis, the state is replicated. B must divide by the
   device count. The same code runs on 1 CPU, several devices, GPUs or TPUs.
 * **Processes:** in a multi-host run (`distributed.initialize`) the mesh spans
   every process's devices and each process's stream delivers its part of each
-  batch, K × B / process_count transitions per call; the global batch is made
+  batch, [S, K × B / process_count] transitions per call; the global batch is made
   from those parts. Training stops for all when any process's one-pass stream
   ends. Only process 0 writes logs and shows progress.
 * **Checkpoints** (orbax, written by all processes together) every
@@ -53,8 +53,8 @@ from offline_scaling.train.summaries import ScalarWriter
 
 class Stream(Protocol):
   """What `Trainer.train` reads: an iterator of batches (dicts of numpy arrays
-  of this process's K × B / process_count transitions) whose position can be
-  saved and restored. `data.pipeline.Stream` is the tf.data one; any object
+  [S, K × B / process_count, ...]: this process's transitions of one call,
+  per seed) whose position can be saved and restored. `data.pipeline.Stream` is the tf.data one; any object
   with these methods (e.g. over in-memory arrays) trains as well."""
 
   def __next__(self) -> dict: ...
@@ -104,8 +104,8 @@ def validate(config: ml_collections.ConfigDict, num_devices: int) -> None:
 
 
 def stream_batch_size(config: ml_collections.ConfigDict, num_processes: int = 1) -> int:
-  """Transitions per stream batch of one process: one call's worth, K × B
-  (shared by the seeds), split evenly over `num_processes`."""
+  """Transitions per seed in a stream batch of one process: one call's worth,
+  K × B, split evenly over `num_processes` (a stream batch is [S, that])."""
   return config.updates_per_call * config.batch_size // num_processes
 
 
@@ -133,7 +133,7 @@ class Trainer:
     self.run_dir = epath.Path(run_dir)
     self.run_dir.mkdir(parents=True, exist_ok=True)
     self._replicated = NamedSharding(self.mesh, P())
-    self._batch_sharding = NamedSharding(self.mesh, P(None, "data"))
+    self._batch_sharding = NamedSharding(self.mesh, P(None, None, "data"))   # [K, S, B]
     S, K = config.num_seeds, config.updates_per_call
 
     def init(rng):
@@ -142,53 +142,37 @@ class Trainer:
       # thread pool (reproduced on 2 cores: a hang within ~1,000 inits).
       return jax.lax.map(agent.init, jax.random.split(rng, S))
 
-    order_key = jax.random.PRNGKey(config.seed + 1)
-
-    def seed_order(batches, call):
-      """[K, B, ...] -> [K, S, B, ...]: seed 0 as given, seed s > 0 permuted."""
-      flat = jax.tree.map(lambda x: x.reshape(K * config.batch_size, *x.shape[2:]), batches)
-
-      def one(s):
-        perm = jax.random.permutation(jax.random.fold_in(jax.random.fold_in(order_key, s), call),
-                                      K * config.batch_size)
-        perm = jnp.where(s == 0, jnp.arange(K * config.batch_size), perm)
-        return jax.tree.map(lambda x: x[perm].reshape(K, config.batch_size, *x.shape[1:]), flat)
-
-      return jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), jax.vmap(one)(jnp.arange(S)))
-
-    def multi_update(state, batches, call):
+    def multi_update(state, batches):
       step = lambda st, b: jax.vmap(agent.update)(st, b)
-      state, metrics = jax.lax.scan(step, state, seed_order(batches, call) if S > 1 else
-                                    jax.tree.map(lambda x: x[:, None], batches),
-                                    unroll=bool(config.unroll))
+      state, metrics = jax.lax.scan(step, state, batches, unroll=bool(config.unroll))
       return state, jax.tree.map(lambda m: m.mean(0), metrics)   # [S] per metric
 
     self._init = jax.jit(init, out_shardings=self._replicated)
     self._update = jax.jit(multi_update,
-                           in_shardings=(self._replicated, self._batch_sharding, None),
+                           in_shardings=(self._replicated, self._batch_sharding),
                            out_shardings=(self._replicated, self._replicated),
                            donate_argnums=0)
-    self._shape = (K, config.batch_size)
-    self._local_shape = (K, config.batch_size // self._host[1])
+    self._shape = (K, S, config.batch_size)
+    self._local_shape = (S, K, config.batch_size // self._host[1])
 
   def init_state(self):
     """Fresh TrainStates of all seeds, stacked on a leading [S] axis."""
     return self._init(jax.random.PRNGKey(self.config.seed))
 
-  def update(self, state, batch: dict, call: int = 0):
+  def update(self, state, batch: dict):
     """One call (K updates of every seed) on this process's stream batch, or on
-    `device_batch(batch)` of one, which is used where it lies (no host transfer);
-    `call` numbers the call (it seeds the other seeds' data order). For
-    benchmarks and notebooks."""
+    `device_batch(batch)` of one, which is used where it lies (no host
+    transfer). For benchmarks and notebooks."""
     if not all(isinstance(v, jax.Array) and v.sharding == self._batch_sharding
                for v in batch.values()):
       batch = self.device_batch(batch)
-    return self._update(state, batch, call)
+    return self._update(state, batch)
 
   def device_batch(self, batch: dict) -> dict:
-    """This process's K × B / process_count transitions -> the global [K, B, ...]
-    batch on the devices, laid out as `update` reads it."""
-    local = {k: v.reshape(self._local_shape + v.shape[1:]) for k, v in batch.items()}
+    """This process's [S, K × B / process_count, ...] transitions -> the global
+    [K, S, B, ...] batch on the devices, laid out as `update` reads it."""
+    local = {k: np.swapaxes(v.reshape(self._local_shape + v.shape[2:]), 0, 1)
+             for k, v in batch.items()}
     return distributed.global_batch(self._batch_sharding, local, self._shape)
 
   def _stream_prefix(self, step: int) -> str:
@@ -241,8 +225,8 @@ class Trainer:
 
     def fetch():   # None once a one-pass stream cannot fill a whole call, on any process
       batch = next(stream, None)
-      short = batch is None or (len(next(iter(batch.values())))
-                                != stream_batch_size(c, self._host[1]))
+      short = batch is None or (next(iter(batch.values())).shape[:2]
+                                != (c.num_seeds, stream_batch_size(c, self._host[1])))
       return None if distributed.any_process(short) else self.device_batch(batch)
 
     batch = fetch() if step < c.steps else None
@@ -253,7 +237,7 @@ class Trainer:
       if batch is None:
         summary["data_exhausted"] = True
         break
-      state, metrics = self._update(state, batch, step // K)
+      state, metrics = self._update(state, batch)
       step += K
       checkpoint_due = step % c.checkpoint_every == 0 or step >= c.steps
       eval_due = self.evaluate and ((c.eval_every and step % c.eval_every == 0)
@@ -291,7 +275,7 @@ class Trainer:
       writer.close()
     mgr.close()
     summary["steps"] = step
-    summary["samples_seen"] = step * c.batch_size   # per seed; every seed sees the same data
+    summary["samples_seen"] = step * c.batch_size   # per seed
     return state, summary
 
 

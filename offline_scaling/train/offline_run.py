@@ -120,12 +120,15 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
 
   Returns:
     The result record, as written to `result.json`: run id, config, selection,
-    dataset statistics, parameter count, steps, samples seen, evaluation
-    returns (per seed and conditioner) and the best expert's value.
+    dataset statistics, parameter count, steps, samples seen (per seed),
+    distinct transitions and passes (samples seen ÷ distinct transitions: ≤ 1
+    is the paper's regime), evaluation returns (per seed and conditioner) and
+    the best expert's value.
   """
   config.stream.algo = algo
   config.stream.batch_size = loop.stream_batch_size(config.train)
   config.stream.seed = config.train.seed
+  config.stream.num_seeds = config.train.num_seeds
   rid = run_id or runs.run_id(config)
   run_dir = epath.Path(workdir) / rid
   done = runs.read_result(run_dir)
@@ -158,17 +161,26 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
                                 episode_ranges=ranges, stats=stats, host=distributed.host())
   state, summary = trainer.train(stream, progress=progress)
   first_seed_params = jax.tree.map(lambda x: x[0], state.params)
+  distinct = distinct_transitions(stats, algo)
   record = dict(run_id=rid, config=config.to_dict(), domain=domain, env=config.env, algo=algo,
                 expertise=config.expertise, selection_rule=config.selection_rule,
                 param_count=tree_param_count(first_seed_params),
                 steps=summary["steps"], samples_seen=summary["samples_seen"],
-                data_exhausted=summary["data_exhausted"], eval=summary["eval"],
+                data_exhausted=summary["data_exhausted"], distinct_transitions=distinct,
+                passes=summary["samples_seen"] / distinct, eval=summary["eval"],
                 eval_return=summary["eval"].get("return_mean"),
                 selection=selection.to_dict(), dataset=stats.to_dict(),
                 best_expert_value=selection.best_value)
   if distributed.is_primary():
     runs.write_result(run_dir, record)
   return record
+
+
+def distinct_transitions(stats: pipeline.DatasetStats, algo: str) -> int:
+  """The distinct transitions a run of `algo` can draw from its selection: RFI's
+  top episodes' for RFI, all of them otherwise (`passes` = samples drawn per
+  seed ÷ this)."""
+  return stats.rfi_transitions if algo == "rfi" else stats.num_transitions
 
 
 def reevaluate(run_dir: str | epath.Path, stats: pipeline.DatasetStats,

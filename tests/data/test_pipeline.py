@@ -16,6 +16,12 @@ def config(**kw):
   return c
 
 
+def batches(stream, seed=0):
+  """Seed `seed`'s batches of a stream ([S, B, ...] per field -> [B, ...])."""
+  for b in stream:
+    yield {k: v[seed] for k, v in b.items()}
+
+
 def all_transitions(source):
   ids = [p.policy_id for p in source.policies()]
   out = collections.Counter()
@@ -32,7 +38,8 @@ def test_one_pass_delivers_every_transition_exactly_once(tmp_path, hosts, algo):
   ids = [p.policy_id for p in source.policies()]
   seen = collections.Counter()
   for h in range(hosts):
-    for b in pipeline.make_stream(source, ids, config(algo=algo, with_ids=True), host=(h, hosts)):
+    for b in batches(pipeline.make_stream(source, ids, config(algo=algo, with_ids=True),
+                                          host=(h, hosts))):
       for pid, e, t, obs in zip(b["policy_id"], b["episode_index"], b["step"], b["obs"]):
         seen[(pid.decode(), int(e), int(t))] += 1
         assert obs[2] == t and obs[1] == e  # the observation belongs to that step
@@ -78,7 +85,8 @@ def test_cql_stream_matches_hand_n_step_across_episode_ends(tmp_path):
   eps = {(e["policy_id"].decode(), int(e["episode_index"])): e
          for e in source.episodes(ids).as_numpy_iterator()}
   checked = 0
-  for b in pipeline.make_stream(source, ids, config(algo="cql", with_ids=True, gamma=0.9)):
+  for b in batches(pipeline.make_stream(source, ids, config(algo="cql", with_ids=True,
+                                                           gamma=0.9))):
     for i in range(len(b["step"])):
       ep = eps[(b["policy_id"][i].decode(), int(b["episode_index"][i]))]
       t, L = int(b["step"][i]), len(ep["actions"])
@@ -113,7 +121,8 @@ def test_rfi_keeps_top_fraction_and_rci_carries_return(tmp_path):
   assert stats.num_episodes == 20 and stats.g_min == returns[0][0] and stats.g_max == returns[-1][0]
   assert stats.num_transitions == sum(n for _, n in returns)
   seen = set()
-  for b in pipeline.make_stream(source, ids, config(algo="rfi", with_ids=True), stats=stats):
+  for b in batches(pipeline.make_stream(source, ids, config(algo="rfi", with_ids=True),
+                                        stats=stats)):
     seen |= {(p.decode(), int(e)) for p, e in zip(b["policy_id"], b["episode_index"])}
   kept = {(e["policy_id"].decode(), int(e["episode_index"]))
           for e in source.episodes(ids).as_numpy_iterator()
@@ -121,7 +130,7 @@ def test_rfi_keeps_top_fraction_and_rci_carries_return(tmp_path):
   assert seen == kept and len(kept) == 5
   eps = {(e["policy_id"].decode(), int(e["episode_index"])): float(e["episode_return"])
          for e in source.episodes(ids).as_numpy_iterator()}
-  for b in pipeline.make_stream(source, ids, config(algo="rci", with_ids=True)):
+  for b in batches(pipeline.make_stream(source, ids, config(algo="rci", with_ids=True))):
     for p, e, g in zip(b["policy_id"], b["episode_index"], b["episode_return"]):
       assert g == pytest.approx(eps[(p.decode(), int(e))])
 

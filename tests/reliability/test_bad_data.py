@@ -87,7 +87,7 @@ def test_skippable_fault_is_refused_then_skipped_and_counted(data, fault):
   assert stats.skipped_episodes == 1 and "record 1 (policy 'pol1')" in stats.skipped[0]
   seen = [(p.decode(), int(i)) for b in pipeline.make_stream(
       source, ids, _stream_config(skip_bad_episodes=True))
-          for p, i in zip(b["policy_id"], b["episode_index"])]
+          for p, i in zip(b["policy_id"][0], b["episode_index"][0])]
   assert ("pol1", 1) not in seen
   assert len(seen) == stats.num_transitions
   whole = sum(r.num_steps for r in source.policies())

@@ -16,7 +16,8 @@ def train(data, run_dir, steps, wrap=lambda stream: stream, log_every=10, learni
   config.update(steps=steps, updates_per_call=10, log_every=log_every, checkpoint_every=20,
                 num_seeds=2, batch_size=16)
   stream_config = pipeline.default_config()
-  stream_config.update(repeat=True, batch_size=loop.stream_batch_size(config), shuffle_block=100)
+  stream_config.update(repeat=True, batch_size=loop.stream_batch_size(config), shuffle_block=100,
+                       num_seeds=config.num_seeds)
   agent_config = imitation.default_config()
   agent_config.update(param_count=5_000, learning_rate=learning_rate)
   source = PybulletSource(data)
