@@ -10,7 +10,9 @@ Sweeps: pybullet_paper, pybullet_repro, atari_paper, quickstart, smoke, atari_sm
 (offline_scaling/study/grid.py). Everything lands under --workdir: zoo/,
 episodes/, runs/<point id>/ (one result.json per point). Killed and
 restarted with the same command, a sweep finishes the rest; no point runs
-twice. `--set=FIELD=VALUE` (repeatable) overrides any sweep field, e.g.
+twice. Every point's run config is built and validated before any stage
+starts (also under --dry_run): a bad setting stops the sweep with one line
+naming the `--set`. `--set=FIELD=VALUE` (repeatable) overrides any sweep field, e.g.
 `--set=run.train.steps=1000 --set="sizes=(1000, 4000)"`; VALUE is a Python
 literal (a bare word is a string); the diversity axis, P experts per dataset
 at one expertise level, is `--set="num_policies=(5, 20, 50, 100)"
@@ -27,7 +29,7 @@ from absl import flags
 
 from experiments import common
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.study import grid, report, sweep
+from offline_scaling.study import grid, report, sizing, stages, sweep
 
 flags.DEFINE_string("sweep", "smoke", f"one of {', '.join(grid.SWEEPS)}")
 flags.DEFINE_string("workdir", None, "where the sweep's zoo, episodes and runs go")
@@ -43,15 +45,67 @@ flags.DEFINE_string("publish", None, "write the report and copy its markdown, PN
 F = flags.FLAGS
 
 
+def checked_sweep(name: str, sets: list[str], workdir: str):
+  """The sweep with its `--set`s, once every point's run config validates
+  (`grid.check_runs`); else one line naming the `--set` that broke it (the
+  first whose addition gives the message), e.g. "--set expertise=(1.5,):
+  --expertise=1.5 must lie in (0, 1]"."""
+  config = common.load_sweep(name, sets)
+  data_dir = str(stages.episodes_dir(config, workdir))
+  try:
+    grid.check_runs(config, data_dir)
+  except OfflineScalingError as e:
+    culprit = f"--sweep={name}"
+    for k in range(1, len(sets) + 1):
+      try:
+        grid.check_runs(common.load_sweep(name, sets[:k]), data_dir)
+      except OfflineScalingError as partial:
+        if str(partial) == str(e):
+          culprit = f"--set {sets[k - 1]}"
+          break
+    else:
+      culprit = " ".join(f"--set {item}" for item in sets) or culprit
+    raise OfflineScalingError(f"{culprit}: {e}") from None
+  return config
+
+
+def collection_line(config, workdir: str) -> str | None:
+  """The collect stage's cost for --dry_run: env steps and hours (None: no collection)."""
+  c = sweep.collection_estimate(config, workdir)
+  if c is None:
+    return None
+  value = (f"value {c['to_value']} of the {c['policies']} zoo policies × "
+           f"{config.collect.episodes} episodes: <= {c['value_steps']:,} env steps (upper "
+           f"bound: every episode {sizing.MAX_EPISODE_STEPS:,} steps)" if c["to_value"]
+           else f"all {c['policies']} zoo policies valued")
+  if not config.collect.one_pass:
+    top_up = "no top-up (collect.one_pass is off)"
+  elif not c["top_up_exact"]:
+    top_up = (f"top up for one pass: <= {c['top_up_steps']:,} env steps (upper bound: the "
+              "policies' values, and so the selections, are unknown until they are valued)")
+  elif c["top_up_policies"]:
+    top_up = (f"top up for one pass: {c['top_up_steps']:,} env steps to "
+              f"{c['top_up_policies']} policies (the first round, from the table)")
+  else:
+    top_up = "sized for one pass"
+  hours = c["hours"]
+  wall = f"{hours:.3g} h" if hours >= 1 else f"{hours * 60:.2g} min"
+  return (f"collection: {value}; {top_up}; ~{wall} at {sweep.COLLECT_STEPS_PER_S:,} env "
+          "steps/s in one process")
+
+
 def main(_):
   if not F.workdir:
     raise OfflineScalingError("--workdir is required")
-  config = common.load_sweep(F.sweep, F.set)
+  config = checked_sweep(F.sweep, F.set, F.workdir)
   if F.dry_run:
     planned = sweep.plan(config, F.workdir, F.task_index, F.num_tasks)
     show_p = len(config.num_policies) > 1
     for p in planned:
       print(f"{p.run_id}  {'done' if p.done else 'todo'}  {p.point.label(show_p)}")
+    line = collection_line(config, F.workdir)
+    if line:
+      print(line)
     cost = sweep.estimate(config, planned)
     print(f"{cost['points']} points, {cost['to_run']} to run: {cost['sample_updates']:.3g} "
           f"sample-updates, ~{cost['flops']:.3g} FLOPs (~{cost['cpu_hours']:.3g} h at "

@@ -29,4 +29,5 @@ def test_episodes_from_a_later_start_are_those_one_collection_plays():
   for a, b in zip(whole[4:], tail, strict=True):
     np.testing.assert_array_equal(a.observations, b.observations)
     np.testing.assert_array_equal(a.actions, b.actions)
-  assert len({e.length for e in whole}) > 1 or len({e.episode_return for e in whole}) > 1
+    # The first reward too: it depends on how the env's previous episode ended.
+    np.testing.assert_array_equal(a.rewards, b.rewards)

@@ -16,8 +16,13 @@ A sweep is a `ConfigDict`:
   each applies to the points whose run config has it (`run.agent.alpha`: the
   CQL points of a sweep that also runs RFI);
 * PyBullet data stages: `experts` (PPO seeds, env steps, checkpoint interval)
-  and `collect` (episodes per policy), or `data_dir`, an existing collection
-  (then both stages are skipped);
+  and `collect`, or `data_dir`, an existing collection (then both stages are
+  skipped). `collect.episodes`: the valuation collection, episodes per zoo
+  policy (they give its value); `collect.one_pass` (default False): then top
+  the policies the points select up until each point's selection holds its
+  sample budget, so its run sees each transition at most once
+  (`study.sizing`); `collect.max_steps_per_policy` (0 = none): a cap on any
+  policy's transitions under `one_pass`;
 * Atari data: `data` (source, data_dir, ...; see `train.atari_run`).
 
 A point is one (env, algo, expertise, num_policies, size); its id hashes
@@ -82,14 +87,16 @@ def _base(domain: str) -> ml_collections.ConfigDict:
     c.data_dir = ""
     c.experts = ml_collections.ConfigDict(dict(seeds=5, total_steps=2_000_000,
                                                checkpoint_every=20_000))
-    c.collect = ml_collections.ConfigDict(dict(episodes=10))
+    c.collect = ml_collections.ConfigDict(dict(episodes=10, one_pass=False,
+                                               max_steps_per_policy=0))
   else:
     c.data = ml_collections.ConfigDict(dict(source="rlu", data_dir="", num_episodes=10_000))
   return c
 
 
 def _pybullet(name, envs, expertise, sizes, num_seeds, steps, batch_size, eval_episodes,
-              eval_every, conditioners, experts, episodes, num_policies, selection_rule="value"):
+              eval_every, conditioners, experts, episodes, num_policies, selection_rule="value",
+              one_pass=False):
   c = _base("pybullet")
   c.update(name=name, envs=envs, algos=("rfi", "rci"), expertise=expertise, sizes=sizes,
            num_seeds=num_seeds, conditioners=conditioners, num_policies=(num_policies,),
@@ -100,7 +107,7 @@ def _pybullet(name, envs, expertise, sizes, num_seeds, steps, batch_size, eval_e
                  updates_per_call=min(100, eval_every), log_every=eval_every,
                  checkpoint_every=eval_every)))
   c.experts.update(experts)
-  c.collect.episodes = episodes
+  c.collect.update(episodes=episodes, one_pass=one_pass)
   return c
 
 
@@ -120,17 +127,24 @@ def pybullet_repro() -> ml_collections.ConfigDict:
   """The paper's PyBullet protocol scaled to a 2-core machine (docs/reproduction.md).
 
   Hopper; 3 PPO seeds × 1M env steps, a checkpoint every 20k (150 experts),
-  5 episodes each; the paper's expertise levels with its `value` rule; RFI and
-  RCI at 5 sizes from 10K parameters (aspect ratio 256); 3 seeds. The number
-  of updates is where the largest model's return stops rising (see the
-  reproduction page). `--set="envs=('halfcheetah',)"` runs HalfCheetah.
+  each valued on 5 episodes; the paper's expertise levels with its `value`
+  rule; RFI and RCI at 5 sizes from 10K parameters (aspect ratio 256); 3
+  seeds. The number of updates is where the largest model's return stops
+  rising (see the reproduction page). The collection is sized for one pass
+  (`collect.one_pass`): the policies each level selects are topped up until
+  they hold its 20,000 × 256 = 5.12M samples together (ceil(5.12M / n) each
+  of its n ≤ 100 policies), so no run but RFI's (top 10% of the episodes)
+  sees a transition twice. The runs behind docs/results/reproduction read 5
+  episodes per policy (~750K transitions, ~10 passes); their ids are those of
+  `--set=collect.one_pass=False`. `--set="envs=('halfcheetah',)"` runs
+  HalfCheetah.
   """
   return _pybullet("pybullet_repro", ("hopper",), (0.2, 0.4, 0.6, 0.8, 1.0),
                    (10_000, 20_000, 45_000, 100_000, 320_000),
                    num_seeds=3, steps=20_000, batch_size=256, eval_episodes=5,
                    eval_every=5_000, conditioners=PAPER_CONDITIONERS,
                    experts=dict(seeds=3, total_steps=1_000_000, checkpoint_every=20_000),
-                   episodes=5, num_policies=100)
+                   episodes=5, num_policies=100, one_pass=True)
 
 
 # A short PPO run improves in jumps (e.g. values ..., 233, 292, 301, 676, 728, 890):
@@ -227,6 +241,20 @@ def validate(sweep: ml_collections.ConfigDict) -> None:
     raise OfflineScalingError(f"sweep sizes {list(sweep.sizes)} must be >= 1,000 parameters")
   if sweep.domain == "atari" and min(sweep.sizes) <= 0:
     raise OfflineScalingError(f"sweep sizes {list(sweep.sizes)} must be positive widths")
+  if sweep.domain == "pybullet":
+    _check_collect(sweep.collect)
+
+
+def _check_collect(c: ml_collections.ConfigDict) -> None:
+  """The collect stage's settings: one message naming the field."""
+  for field, low in (("episodes", 1), ("max_steps_per_policy", 0)):
+    value = c[field]
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+      raise OfflineScalingError(f"sweep field collect.{field}={value!r} must be an integer "
+                                f">= {low}")
+  if not isinstance(c.one_pass, bool):
+    raise OfflineScalingError(f"sweep field collect.one_pass={c.one_pass!r} must be True "
+                              "or False")
 
 
 def points(sweep: ml_collections.ConfigDict) -> list[Point]:
@@ -271,6 +299,32 @@ def run_config(sweep: ml_collections.ConfigDict, point: Point,
   # A setting other algorithms lack (CQL's alpha) leaves their points, and ids, as they are.
   c.update_from_flattened_dict({k: v for k, v in _flatten(sweep.run).items() if _has(c, k)})
   return c
+
+
+def check_runs(sweep: ml_collections.ConfigDict, data_dir: str) -> None:
+  """Builds every point's run config and validates it with its run module's own
+  `validate`, before any stage spends time; `data_dir`: the collection the
+  PyBullet runs will read (it need not exist yet).
+
+  Raises:
+    OfflineScalingError: one line, each distinct message once (with how many
+      points it stops when not all of them).
+  """
+  pts = points(sweep)
+  failed: dict[str, list[Point]] = {}
+  for p in pts:
+    c = run_config(sweep, p, data_dir)
+    try:
+      (pybullet_module(p.algo).validate if sweep.domain == "pybullet"
+       else atari_run.validate)(c)
+    except OfflineScalingError as e:
+      failed.setdefault(str(e), []).append(p)
+  if failed:
+    show_p = len(sweep.num_policies) > 1
+    raise OfflineScalingError("; ".join(
+        msg if len(bad) == len(pts) else
+        f"{msg} ({len(bad)} of the {len(pts)} points, e.g. {bad[0].label(show_p)})"
+        for msg, bad in failed.items()))
 
 
 def identity(sweep: ml_collections.ConfigDict, point: Point) -> ml_collections.ConfigDict:

@@ -1,8 +1,12 @@
 """The PyBullet data stages of a sweep: train the expert zoo, collect its episodes.
 
 Each stage skips what is already done (finished expert checkpoints, collected
-policies), so re-running a sweep resumes it. With `num_tasks` > 1 each task
-does its share (expert seed s and zoo policy i go to task s, i mod num_tasks).
+policies, policies topped up), so re-running a sweep resumes it. With
+`num_tasks` > 1 each task does its share (expert seed s and zoo policy i go
+to task s, i mod num_tasks). Under `collect.one_pass` the collect stage then
+sizes the collection for the points' sample budgets (`study.sizing`): each
+round needs the whole table, so that part runs in one process (a stage run
+with `num_tasks` = 1, its top-ups spread over the `map_fn` it is given).
 Atari sweeps have no stage here: their runs read DQN Replay (or generate the
 local stand-in on first use, see `train.atari_run`).
 
@@ -12,7 +16,8 @@ Layout under the sweep's workdir: `zoo/<env>/seed_<s>/`, `episodes/`
 
 from __future__ import annotations
 
-from typing import Callable
+import json
+from typing import Callable, Iterable
 
 import ml_collections
 from etils import epath
@@ -21,7 +26,11 @@ from offline_scaling.agents import ppo
 from offline_scaling.data import policy_table
 from offline_scaling.envs import canonical_name
 from offline_scaling.errors import OfflineScalingError
+from offline_scaling.study import sizing
 from offline_scaling.train import collect, experts
+
+# map_fn(fn, jobs) -> results: how the top-ups of a round are run (`map`, or a pool's).
+MapFn = Callable[[Callable, Iterable], Iterable]
 
 
 def zoo_dir(workdir: str | epath.Path) -> epath.Path:
@@ -50,15 +59,82 @@ def train_experts(sweep: ml_collections.ConfigDict, workdir: str | epath.Path,
                            e.checkpoint_every, on_update=show)
 
 
-def collect_episodes(sweep: ml_collections.ConfigDict, workdir: str | epath.Path,
-                     task_index: int = 0, num_tasks: int = 1,
-                     log: Callable[[str], None] = print) -> None:
-  """`sweep.collect.episodes` episodes of every zoo checkpoint (this task's share)."""
+def value_zoo(sweep: ml_collections.ConfigDict, workdir: str | epath.Path,
+              task_index: int = 0, num_tasks: int = 1,
+              log: Callable[[str], None] = print) -> None:
+  """The valuation collection: `sweep.collect.episodes` episodes of every zoo
+  checkpoint (this task's share), which give each policy its value."""
   def show(r: policy_table.PolicyRecord) -> None:
     log(f"collect: {r.policy_id} value {r.value:.1f} ({r.num_episodes} episodes)")
   for env in sweep.envs:
     collect.collect_zoo(zoo_dir(workdir), episodes_dir(sweep, workdir), sweep.collect.episodes,
                         env=env, task_index=task_index, num_tasks=num_tasks, on_policy=show)
+
+
+def collect_episodes(sweep: ml_collections.ConfigDict, workdir: str | epath.Path,
+                     task_index: int = 0, num_tasks: int = 1,
+                     log: Callable[[str], None] = print) -> None:
+  """The collect stage of this task: `value_zoo`, then under `collect.one_pass`
+  `size_for_one_pass` (with one task; with more it says how to run it)."""
+  value_zoo(sweep, workdir, task_index, num_tasks, log)
+  if not sweep.collect.one_pass:
+    return
+  if num_tasks > 1:
+    log(f"collect: task {task_index} of {num_tasks} valued its share; sizing for one pass "
+        "needs the whole table: run --stage=collect once more with --num_tasks=1 when every "
+        "task is done (--workers=N spreads its top-ups)")
+    return
+  size_for_one_pass(sweep, workdir, log)
+
+
+def _top_up(job: tuple) -> policy_table.PolicyRecord:
+  """`collect_policy(policy, out, episodes, min_steps)` of one job (picklable, for pools)."""
+  return collect.collect_policy(*job)
+
+
+def size_for_one_pass(sweep: ml_collections.ConfigDict, workdir: str | epath.Path,
+                      log: Callable[[str], None] = print, map_fn: MapFn = map) -> None:
+  """Tops the policies the points select up until no selected policy lacks
+  data (`study.sizing`), at most `sizing.MAX_ROUNDS` rounds of select → top up;
+  rewrites the policy table after each round and records the outcome
+  (rounds, converged, the policies still lacking) in `<collection>/one_pass.json`
+  when it topped anything up. A killed sizing resumes: a topped-up policy's
+  row holds its new count, so it is not played again, and a policy killed
+  mid top-up continues from the shard in place (`collect.collect_policy`).
+
+  Raises:
+    OfflineScalingError: when some zoo policy has no valuation yet.
+  """
+  root = episodes_dir(sweep, workdir)
+  zoo = {p.policy_id: p for env in sweep.envs for p in experts.list_zoo(zoo_dir(workdir), env)}
+  records = collect.finished_records(root)
+  unvalued = sorted(set(zoo) - {r.policy_id for r in records})
+  if unvalued:
+    raise OfflineScalingError(
+        f"{root} lacks the valuation of {len(unvalued)} zoo policies (e.g. {unvalued[0]}): "
+        "finish --stage=collect on every task before it is sized for one pass")
+  rounds = 0
+  short = sizing.lacking(sweep, records)
+  while short and rounds < sizing.MAX_ROUNDS:
+    rounds += 1
+    log(f"collect: one pass, round {rounds}: topping up {len(short)} policies by at least "
+        f"{sum(t - h for h, t in short.values()):,} transitions")
+    jobs = [(zoo[pid], root, sweep.collect.episodes, target)
+            for pid, (_, target) in short.items()]
+    for r in map_fn(_top_up, jobs):
+      log(f"collect: {r.policy_id} holds {r.num_steps:,} transitions ({r.num_episodes} "
+          f"episodes), value {r.value:.1f}")
+    rewrite_table(sweep, workdir)
+    records = collect.finished_records(root)
+    short = sizing.lacking(sweep, records)
+  if rounds or not (root / sizing.RECORD_NAME).exists():
+    policy_table.write_json_atomic(root / sizing.RECORD_NAME, dict(
+        rounds=rounds, converged=not short, lacking={k: list(v) for k, v in short.items()}))
+  if short:
+    log(f"collect: one pass did not converge in {rounds} rounds: {len(short)} selected "
+        "policies still lack data (their runs record passes > 1)")
+  elif rounds:
+    log(f"collect: sized for one pass after {rounds} round(s) of top-up")
 
 
 def rewrite_table(sweep: ml_collections.ConfigDict, workdir: str | epath.Path) -> None:
@@ -73,7 +149,8 @@ def check_data(sweep: ml_collections.ConfigDict, workdir: str | epath.Path) -> e
 
   Raises:
     OfflineScalingError: when the table is missing, or (own collection) some
-      zoo checkpoint of a sweep env has no episodes yet.
+      zoo checkpoint of a sweep env has no episodes yet, or (`collect.one_pass`)
+      the collection is not sized for the sweep's budgets.
   """
   root = episodes_dir(sweep, workdir)
   table = root / policy_table.TABLE_NAME
@@ -82,7 +159,8 @@ def check_data(sweep: ml_collections.ConfigDict, workdir: str | epath.Path) -> e
                               "(--stage=experts, then --stage=collect)")
   if not sweep.data_dir:
     envs = {canonical_name(env) for env in sweep.envs}
-    have = {r.policy_id for r in policy_table.read_policy_table(table) if r.env in envs}
+    records = policy_table.read_policy_table(table)
+    have = {r.policy_id for r in records if r.env in envs}
     missing = [p.policy_id for env in sweep.envs
                for p in experts.list_zoo(zoo_dir(workdir), env) if p.policy_id not in have]
     expected = len(sweep.envs) * sweep.experts.seeds * (
@@ -92,4 +170,22 @@ def check_data(sweep: ml_collections.ConfigDict, workdir: str | epath.Path) -> e
           f"{table} holds {len(have)} of the {expected} policies of the zoo "
           f"(missing e.g. {missing[:3]}): finish --stage=experts and --stage=collect "
           "on every task first")
+    if sweep.collect.one_pass:
+      _check_one_pass(sweep, root, records)
   return root
+
+
+def _check_one_pass(sweep: ml_collections.ConfigDict, root: epath.Path,
+                    records: list[policy_table.PolicyRecord]) -> None:
+  """Refuses a collection not sized for this sweep's budgets, unless its
+  sizing stopped short with these very policies lacking (`one_pass.json`)."""
+  short = sizing.lacking(sweep, records)
+  record = root / sizing.RECORD_NAME
+  known = json.loads(record.read_text())["lacking"] if record.exists() else {}
+  new = [pid for pid in short if pid not in known]
+  if new:
+    held, target = short[new[0]]
+    raise OfflineScalingError(
+        f"{root} is not sized for one pass of this sweep: {len(new)} selected policies hold "
+        f"fewer transitions than their share (e.g. {new[0]}: {held:,} of {target:,}); run "
+        "--stage=collect with --num_tasks=1 (--workers=N spreads it)")

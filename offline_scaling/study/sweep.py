@@ -26,9 +26,10 @@ import ml_collections
 from etils import epath
 
 from offline_scaling.data.policy_table import write_json_atomic
+from offline_scaling.envs import canonical_name
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.study import grid, stages
-from offline_scaling.train import atari_run, runs
+from offline_scaling.study import grid, sizing, stages
+from offline_scaling.train import atari_run, collect, runs
 
 STAGES = ("all", "experts", "collect", "train")
 POINT_NAME = "point.json"
@@ -36,6 +37,9 @@ POINT_NAME = "point.json"
 CPU_FLOPS_PER_S = 1e11
 # Impala-CNN parameters at width ×1 (docs/performance.md); they grow ~ width².
 IMPALA_X1_PARAMS = 2.26e6
+# Env steps/s of one collecting process, for --dry_run: `benchmarks.collect`
+# (collect_policy on a PPO expert, Hopper) on RATE_DATE, RATE_MACHINE.
+COLLECT_STEPS_PER_S = 2_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +84,44 @@ def estimate(sweep: ml_collections.ConfigDict, planned: list[Planned]) -> dict:
               cpu_hours=flops / CPU_FLOPS_PER_S / 3600)
 
 
+def collection_estimate(sweep: ml_collections.ConfigDict,
+                        workdir: str | epath.Path) -> dict | None:
+  """What the collect stage has left to play, in env steps; None when the
+  sweep collects nothing (Atari, or `data_dir`).
+
+  Returns:
+    dict(policies: the zoo's; to_value: policies without a valuation;
+    value_steps: an upper bound on their valuation (every episode
+    `sizing.MAX_EPISODE_STEPS` long); top_up_steps: the one-pass top-up (0
+    without `collect.one_pass`); top_up_exact: False while some policy is
+    unvalued (then `sizing.top_up_bound`, an upper bound), True once the
+    table is whole (then the first round's shortfall from it, exact up to
+    the last episode of each policy; values that move can select more);
+    top_up_policies: the policies that round tops up (None with a bound);
+    hours: both at COLLECT_STEPS_PER_S in one process).
+  """
+  if sweep.domain != "pybullet" or sweep.data_dir:
+    return None
+  root = stages.episodes_dir(sweep, workdir)
+  envs = {canonical_name(env) for env in sweep.envs}
+  records = collect.finished_records(root)
+  valued = {r.policy_id for r in records if r.env in envs}
+  e = sweep.experts
+  policies = len(envs) * e.seeds * (e.total_steps // e.checkpoint_every)
+  to_value = max(policies - len(valued), 0)
+  out = dict(policies=policies, to_value=to_value,
+             value_steps=to_value * sweep.collect.episodes * sizing.MAX_EPISODE_STEPS,
+             top_up_steps=0, top_up_exact=True, top_up_policies=0)
+  if sweep.collect.one_pass and to_value:
+    out.update(top_up_steps=sizing.top_up_bound(sweep, policies), top_up_exact=False,
+               top_up_policies=None)
+  elif sweep.collect.one_pass:
+    short = sizing.lacking(sweep, records)
+    out.update(top_up_steps=sum(t - h for h, t in short.values()), top_up_policies=len(short))
+  out["hours"] = (out["value_steps"] + out["top_up_steps"]) / COLLECT_STEPS_PER_S / 3600
+  return out
+
+
 def _die_with_parent() -> None:
   """Worker initializer: the kernel kills this process when the sweep dies."""
   if sys.platform.startswith("linux"):
@@ -108,12 +150,15 @@ def run_point(domain: str, config: dict, workdir: str, run_id: str) -> dict | No
 
 
 DATA_STAGES = {"experts": stages.train_experts, "collect": stages.collect_episodes}
+# What each process of a pool runs: the collect stage's valuation (its sizing
+# for one pass needs the whole table: it runs after, spread over the same pool).
+POOLED_STAGES = {"experts": stages.train_experts, "collect": stages.value_zoo}
 
 
 def _data_task(sweep_dict: dict, workdir: str, stage: str, task_index: int,
                num_tasks: int) -> None:
   """One process's share of the data stage `stage` (a picklable pool job)."""
-  DATA_STAGES[stage](ml_collections.ConfigDict(sweep_dict), workdir, task_index, num_tasks)
+  POOLED_STAGES[stage](ml_collections.ConfigDict(sweep_dict), workdir, task_index, num_tasks)
 
 
 def _data_stages(sweep, workdir, stage, task_index, num_tasks, workers, log) -> None:
@@ -135,8 +180,10 @@ def _data_stages(sweep, workdir, stage, task_index, num_tasks, workers, log) -> 
       for f in [pool.submit(_data_task, sweep.to_dict(), str(workdir), name, i, workers)
                 for i in range(workers)]:
         f.result()
-    if name == "collect":   # the processes each wrote the table; the last one may lack rows
-      stages.rewrite_table(sweep, workdir)
+      if name == "collect":   # the processes each wrote the table; the last one may lack rows
+        stages.rewrite_table(sweep, workdir)
+        if sweep.collect.one_pass:
+          stages.size_for_one_pass(sweep, workdir, log, pool.map)
 
 
 def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
@@ -145,14 +192,16 @@ def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
   """Runs this task's share of `stage`; returns the results of its finished points.
 
   Raises:
-    OfflineScalingError: for a bad stage/partition, data not ready, or (after
-      every other point ran) the points that failed, each with its message.
+    OfflineScalingError: for a bad stage/partition or a run setting its run
+      module refuses (`grid.check_runs`, before any stage), data not ready, or
+      (after every other point ran) the points that failed, each with its message.
   """
   if stage not in STAGES:
     raise OfflineScalingError(f"--stage={stage} must be one of {STAGES}")
   if workers < 1:
     raise OfflineScalingError(f"--workers={workers} must be >= 1")
   grid.partition([], task_index, num_tasks)   # a bad partition fails before any stage runs
+  grid.check_runs(sweep, str(stages.episodes_dir(sweep, workdir)))   # so does a bad setting
   if stage == "all" and num_tasks > 1 and sweep.domain == "pybullet" and not sweep.data_dir:
     raise OfflineScalingError(
         "with --num_tasks > 1 the stages need a barrier between them: run --stage=experts, "

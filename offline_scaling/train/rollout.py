@@ -82,8 +82,13 @@ def run_episode(env: gym.Env, act: ActFn, seed: int, rng: jax.Array,
 def iter_episodes(env: gym.Env, act: ActFn, seed: int, start: int = 0,
                   max_steps: int | None = None) -> Iterator[Episode]:
   """Episodes `start`, `start` + 1, ... without end; episode k is reset with
-  seed + k and acts with the k-th key of the chain split from PRNGKey(seed), so
-  it is the same episode whether k others were played before it or none.
+  seed + k and acts with the k-th key of the chain split from PRNGKey(seed).
+
+  With `start` > 0 episode `start` − 1 is played first and dropped: PyBullet's
+  locomotion envs carry an episode's last potential into the next episode's
+  first reward, so the env must be left as that episode leaves it. Episode k
+  is then the same, rewards included, whether k others were played before it
+  in this env or not.
 
   Args:
     env: one (unbatched) env.
@@ -94,8 +99,10 @@ def iter_episodes(env: gym.Env, act: ActFn, seed: int, start: int = 0,
   """
   keys = split_chain(jax.random.PRNGKey(seed))
   for k, key in enumerate(keys):
-    if k >= start:
-      yield run_episode(env, act, seed + k, key, max_steps)
+    if k >= start - 1:
+      episode = run_episode(env, act, seed + k, key, max_steps)
+      if k >= start:
+        yield episode
 
 
 def run_episodes(env: gym.Env, act: ActFn, num_episodes: int, seed: int,

@@ -15,7 +15,9 @@ RESULT_NAME = "result.json"
 # Fields added after run ids were published, with the value every earlier run
 # had: hashed only when set otherwise, so that earlier runs keep their ids (and
 # resume, and sweeps find them done). Matched on the end of the dotted path.
-ADDED_FIELDS = {"agent.return_code_periods": 16, "agent.return_code_offset": 0.0}
+ADDED_FIELDS = {"agent.return_code_periods": 16, "agent.return_code_offset": 0.0,
+                # a sweep point's data settings (`study.grid.identity`)
+                "collect.one_pass": False, "collect.max_steps_per_policy": 0}
 
 
 def _hashed(tree: dict, path: str = "") -> dict:

@@ -132,7 +132,9 @@ def test_the_return_code_is_a_run_setting_that_keeps_earlier_ids():
 
 
 # Ids of points before P became an axis (commit a8d52ae): the pybullet_repro
-# ones name the runs behind docs/results/reproduction.
+# ones name the runs behind docs/results/reproduction, which read the
+# valuation collection alone (`collect.one_pass=False`, the preset's setting then).
+PINNED_SETS = {"pybullet_repro": ["collect.one_pass=False"], "quickstart": []}
 PINNED_IDS = {
     "pybullet_repro": {("rfi", 1.0, 10_000): "1de763fe2f8f",
                        ("rfi", 0.6, 45_000): "f44eda8bdd71",
@@ -145,13 +147,27 @@ PINNED_IDS = {
 
 @pytest.mark.parametrize("name", sorted(PINNED_IDS))
 def test_preset_point_ids_are_those_they_always_had(name):
-  sweep = grid.get_sweep(name)
+  from experiments.common import load_sweep
+  sweep = load_sweep(name, PINNED_SETS[name])
   points = grid.points(sweep)
   (p,) = sweep.num_policies
   for (algo, e, size), run_id in PINNED_IDS[name].items():
     point = grid.Point("hopper", algo, e, p, float(size))
     assert point in points
     assert grid.point_id(sweep, point) == run_id
+    # pybullet_repro's one-pass collection is other data: other ids.
+    assert (grid.point_id(grid.get_sweep(name), point) == run_id) == (not PINNED_SETS[name])
+
+
+def test_collect_settings_are_checked_naming_the_field():
+  from experiments.common import load_sweep
+  for setting, message in (("collect.episodes=0", "collect.episodes=0 must be an integer >= 1"),
+                           ("collect.max_steps_per_policy=-1",
+                            "collect.max_steps_per_policy=-1 must be an integer >= 0")):
+    with pytest.raises(OfflineScalingError, match=f"sweep field {message}$"):
+      load_sweep("smoke", [setting])
+  with pytest.raises(OfflineScalingError, match="collect.one_pass='yes' has the wrong type"):
+    load_sweep("smoke", ["collect.one_pass=yes"])
 
 
 def test_num_policies_is_an_axis_that_keeps_the_ids_of_its_values(tmp_path):
