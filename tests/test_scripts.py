@@ -80,3 +80,16 @@ def test_bad_input_is_one_line(script, module, args, expected):
   assert "Traceback" not in proc.stderr
   errors = [l for l in proc.stderr.splitlines() if l.startswith("error: ")]
   assert len(errors) == 1 and expected in errors[0], proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("setting,dry_run,expected", [
+    ("expertise=(1.5,)", False, "--set expertise=(1.5,): --expertise=1.5 must lie in (0, 1]"),
+    ("run.train.steps=-5", True, "--set run.train.steps=-5: steps=-5 must be an integer >= 1"),
+])
+def test_a_sweep_with_a_bad_run_setting_stops_before_any_stage(script, tmp_path, setting,
+                                                               dry_run, expected):
+  proc = script("experiments.sweep", "--sweep=smoke", f"--workdir={tmp_path}",
+                "--set=sizes=(1000, 2000)", f"--set={setting}", *(["--dry_run"] * dry_run))
+  assert proc.returncode == 1 and "Traceback" not in proc.stderr
+  assert [l for l in proc.stderr.splitlines() if l.startswith("error: ")] == [f"error: {expected}"]
+  assert "todo" not in proc.stdout and not (tmp_path / "zoo").exists()

@@ -171,3 +171,20 @@ def test_named_combinations(name, path, value, message):
 def test_an_expertise_level_that_selects_no_policy():
   with pytest.raises(OfflineScalingError, match="keeps ⌊0.1·5⌋ = 0 of the policies"):
     select_policies(_table([1.0, 2.0, 3.0, 4.0, 5.0]), 0.1, 3, "rank")
+
+
+@pytest.mark.parametrize("setting,message", [
+    ("expertise=(1.5,)", "--expertise=1.5 must lie in (0, 1]"),
+    ("run.train.steps=-5", "steps=-5 must be an integer >= 1"),
+    ("expertise=(1.0, 1.5)",
+     "--expertise=1.5 must lie in (0, 1] (8 of the 16 points, e.g. hopper rfi e=1.5 1,000 params)"),
+])
+def test_a_sweep_refuses_a_bad_run_setting_before_its_first_stage(tmp_path, setting, message):
+  from experiments.common import load_sweep
+  from offline_scaling.study import sweep
+  config = load_sweep("smoke", [setting])
+  log = []
+  with pytest.raises(OfflineScalingError) as e:
+    sweep.run_sweep(config, tmp_path, log=log.append)
+  assert str(e.value) == message   # once, however many points it stops
+  assert log == [] and not (tmp_path / "zoo").exists()
