@@ -156,9 +156,9 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, progress: 
     return imitation.make_agent(obs_shape, num_actions, config.agent, stats.g_min, stats.g_max,
                                 torso=make_torso(config), obs_dtype=jnp.uint8)
 
-  def play(agent, params, act_kwargs):
+  def play(agent, params, act_kwargs, seed):
     return evaluation.evaluate_seeds(agent.act, params, config.env, config.train.num_seeds,
-                                     config.eval_episodes, seed=config.eval_seed,
+                                     config.eval_episodes, seed=seed,
                                      make_envs=lambda *a, **k: make_vector_env(
                                          *a, **k, make=make_stacked_atari_env),
                                      **act_kwargs)

@@ -23,8 +23,18 @@ from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets.sizing import tree_param_count
 from offline_scaling.train import checkpoints, distributed, loop, runs
 
-# (agent, params stacked over seeds, act kwargs) -> returns [num_seeds, episodes]
-PlayFn = Callable[[Agent, object, dict], np.ndarray]
+# (agent, params stacked over seeds, act kwargs, eval seed) -> returns [num_seeds, episodes]
+PlayFn = Callable[[Agent, object, dict, int], np.ndarray]
+# Evaluations before the last (the training curves an update budget is chosen
+# on) and replays asked for as tuning play episodes seeded eval_seed +
+# TUNING_SEED_OFFSET + …, disjoint from the final, reported evaluation's
+# eval_seed + [0, episodes × seeds) (`evaluation.evaluate_seeds`).
+TUNING_SEED_OFFSET = 1_000_000
+
+
+def eval_seed_for(eval_seed: int, tuning: bool) -> int:
+  """The first env seed of a reported (`tuning=False`) or a tuning evaluation."""
+  return eval_seed + TUNING_SEED_OFFSET if tuning else eval_seed
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -58,6 +68,10 @@ def validate_base(c: ml_collections.ConfigDict, algo: str) -> None:
     raise OfflineScalingError(f"--eval_episodes={c.eval_episodes} must be >= 1")
   if c.eval_seed < 0:
     raise OfflineScalingError(f"eval_seed={c.eval_seed} must be >= 0")
+  if c.eval_episodes * c.train.num_seeds > TUNING_SEED_OFFSET:
+    raise OfflineScalingError(
+        f"--eval_episodes={c.eval_episodes} × {c.train.num_seeds} seeds exceeds "
+        f"{TUNING_SEED_OFFSET:,}: the reported episodes would share env seeds with the tuning ones")
   if c.episode_position not in POSITIONS:
     raise OfflineScalingError(f"episode_position={c.episode_position!r} must be one of {POSITIONS}")
   if algo != "rci" and tuple(c.conditioners) != (1.0,):
@@ -74,15 +88,22 @@ def check_conditioners(conditioners) -> None:
     raise OfflineScalingError(f"--conditioners={list(conditioners)} must be finite numbers")
 
 
-def make_evaluate(agent: Agent, play: PlayFn, conditioners, deterministic: bool):
-  """evaluate(params, step) -> {returns, return_mean} (per conditioner for RCI)."""
+def make_evaluate(agent: Agent, play: PlayFn, conditioners, deterministic: bool,
+                  eval_seed: int, final_step: int | None = None):
+  """evaluate(params, step) -> {returns, return_mean} (per conditioner for RCI).
+
+  The evaluation at `final_step` (the reported one; None: every evaluation)
+  plays the episodes of `eval_seed`; earlier ones play tuning episodes
+  (`eval_seed_for`), so a budget chosen on the curve is not chosen on the
+  reported episodes."""
   def evaluate(params, step):
     out = {}
+    seed = eval_seed_for(eval_seed, tuning=final_step is not None and step < final_step)
     for c in conditioners:
       kwargs = dict(deterministic=deterministic)
       if c is not None:
         kwargs["conditioner"] = float(c)
-      returns = play(agent, params, kwargs)
+      returns = play(agent, params, kwargs, seed)
       prefix = "" if c is None else f"c={c:g}/"
       out[f"{prefix}returns"] = returns.tolist()
       out[f"{prefix}return_mean"] = float(returns.mean())
@@ -112,7 +133,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
     algo: the algorithm; also the stream layout (`data.pipeline.ALGOS`).
     source: where the episodes come from.
     build_agent: the agent for the selected dataset's statistics (G_min, G_max).
-    play: `play(agent, params [S, ...], act_kwargs) -> returns [S, episodes]`.
+    play: `play(agent, params [S, ...], act_kwargs, eval_seed) -> returns [S, episodes]`;
+      evaluations before the last play tuning episodes (`make_evaluate`).
     deterministic_eval: evaluate with the policy's mode instead of a sample.
     progress: show a progress bar.
     run_id: the run's directory name; default: the hash of the filled-in config
@@ -152,7 +174,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
   agent = build_agent(stats)
   conditioners = tuple(config.conditioners) if algo == "rci" else (None,)
   trainer = loop.Trainer(agent, config.train, run_dir,
-                         evaluate=make_evaluate(agent, play, conditioners, deterministic_eval))
+                         evaluate=make_evaluate(agent, play, conditioners, deterministic_eval,
+                                                config.eval_seed, config.train.steps))
   # The config (and so the run id) holds the global stream batch; each process
   # streams its part of it from its own policies.
   local_stream = config.stream.copy_and_resolve_references()
@@ -186,7 +209,7 @@ def distinct_transitions(stats: pipeline.DatasetStats, algo: str) -> int:
 def reevaluate(run_dir: str | epath.Path, stats: pipeline.DatasetStats,
                train_config: ml_collections.ConfigDict,
                build_agent: Callable[[pipeline.DatasetStats], Agent], play: PlayFn,
-               conditioners, deterministic_eval: bool = False) -> dict:
+               conditioners, eval_seed: int, deterministic_eval: bool = False) -> dict:
   """Plays a finished run's final parameters again, at other RCI conditioners.
 
   Nothing is trained: the agent is rebuilt for the run's recorded dataset
@@ -201,6 +224,8 @@ def reevaluate(run_dir: str | epath.Path, stats: pipeline.DatasetStats,
     build_agent: as for `run`, for the run's config.
     play: as for `run`, for the run's config.
     conditioners: the c values to play (RCI), or (None,) for any other agent.
+    eval_seed: the first env seed (`eval_seed_for`: the run's reported
+      episodes, or tuning ones to choose c on).
     deterministic_eval: as for `run`.
 
   Returns:
@@ -219,5 +244,5 @@ def reevaluate(run_dir: str | epath.Path, stats: pipeline.DatasetStats,
   if latest is None:
     raise OfflineScalingError(f"{run_dir} has no checkpoint to re-evaluate")
   step, state, _ = latest
-  evaluate = make_evaluate(agent, play, tuple(conditioners), deterministic_eval)
+  evaluate = make_evaluate(agent, play, tuple(conditioners), deterministic_eval, eval_seed)
   return dict(step=step, **evaluate(jax.device_get(state.params), step))

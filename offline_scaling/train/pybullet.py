@@ -65,13 +65,16 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, agent_for:
 
 
 def reevaluate(run_dir: str | epath.Path, config: ml_collections.ConfigDict,
-               stats: DatasetStats, agent_for: AgentFor, conditioners) -> dict:
+               stats: DatasetStats, agent_for: AgentFor, conditioners,
+               tuning: bool = False) -> dict:
   """`offline_run.reevaluate` of a finished PyBullet run whose config and
   dataset statistics are `config` and `stats`: its final parameters played in
   the real env at `conditioners`, with the run's own evaluation settings
-  (episodes, seed, deterministic or not)."""
+  (episodes, deterministic or not) on its reported episodes, or with
+  `tuning` on episodes disjoint from them (`offline_run.eval_seed_for`)."""
   build_agent, play = _agent_and_play(config, agent_for)
   return offline_run.reevaluate(run_dir, stats, config.train, build_agent, play, conditioners,
+                                offline_run.eval_seed_for(config.eval_seed, tuning),
                                 config.agent.eval_deterministic)
 
 
@@ -82,8 +85,8 @@ def _agent_and_play(config: ml_collections.ConfigDict, agent_for: AgentFor):
   obs_dim, num_actions = probe.observation_space.shape[0], int(probe.action_space.n)
   probe.close()
 
-  def play(agent, params, act_kwargs):
+  def play(agent, params, act_kwargs, seed):
     return evaluation.evaluate_seeds(agent.act, params, config.env, config.train.num_seeds,
-                                     config.eval_episodes, seed=config.eval_seed, **act_kwargs)
+                                     config.eval_episodes, seed=seed, **act_kwargs)
 
   return agent_for(obs_dim, num_actions), play

@@ -36,8 +36,9 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path,
                       run_id=run_id)
 
 
-def reevaluate(run_dir: str | epath.Path, conditioners) -> dict:
-  """A finished RCI run's final parameters played at `conditioners` (see
+def reevaluate(run_dir: str | epath.Path, conditioners, tuning: bool = False) -> dict:
+  """A finished RCI run's final parameters played at `conditioners`, on its
+  reported episodes or (`tuning`) on episodes disjoint from them (see
   `pybullet.reevaluate`); nothing is trained."""
   record = runs.finished_result(run_dir)
   if record["algo"] != "rci":
@@ -48,7 +49,7 @@ def reevaluate(run_dir: str | epath.Path, conditioners) -> dict:
   config = default_config()
   config.update(record["config"])
   return pybullet.reevaluate(run_dir, config, DatasetStats.from_record(record["dataset"]),
-                             _agent_for(config.agent), conditioners)
+                             _agent_for(config.agent), conditioners, tuning)
 
 
 def _agent_for(agent_config: ml_collections.ConfigDict) -> pybullet.AgentFor:
