@@ -128,20 +128,21 @@ def pybullet_repro() -> ml_collections.ConfigDict:
 
   Hopper; 3 PPO seeds × 1M env steps, a checkpoint every 20k (150 experts),
   each valued on 5 episodes; the paper's expertise levels with its `value`
-  rule; RFI and RCI at 5 sizes from 10K parameters (aspect ratio 256); 3
-  seeds. The number of updates is where the largest model's return stops
-  rising (see the reproduction page). The collection is sized for one pass
+  rule; RFI and RCI at 5 sizes from 10K parameters (aspect ratio 256); 5
+  seeds (independent in init and data order), 10 evaluation episodes each.
+  The number of updates is where the largest model's return stops rising
+  (see the reproduction page). The collection is sized for one pass
   (`collect.one_pass`): the policies each level selects are topped up until
   they hold its 20,000 × 256 = 5.12M samples together (ceil(5.12M / n) each
-  of its n ≤ 100 policies), so no run but RFI's (top 10% of the episodes)
-  sees a transition twice. The runs behind docs/results/reproduction read 5
-  episodes per policy (~750K transitions, ~10 passes); their ids are those of
-  `--set=collect.one_pass=False`. `--set="envs=('halfcheetah',)"` runs
-  HalfCheetah.
+  of its n ≤ 100 policies), and the runs stream once (`repeat=False`), so no
+  run but RFI's, which cycles its top 10% of the episodes (its `passes`
+  recorded), sees a transition twice. The runs behind docs/results/reproduction
+  (the stream before its version 2, 3 seeds, 5 episodes per policy, ~10
+  passes) have other ids. `--set="envs=('halfcheetah',)"` runs HalfCheetah.
   """
   return _pybullet("pybullet_repro", ("hopper",), (0.2, 0.4, 0.6, 0.8, 1.0),
                    (10_000, 20_000, 45_000, 100_000, 320_000),
-                   num_seeds=3, steps=20_000, batch_size=256, eval_episodes=5,
+                   num_seeds=5, steps=20_000, batch_size=256, eval_episodes=10,
                    eval_every=5_000, conditioners=PAPER_CONDITIONERS,
                    experts=dict(seeds=3, total_steps=1_000_000, checkpoint_every=20_000),
                    episodes=5, num_policies=100, one_pass=True)
@@ -294,6 +295,10 @@ def run_config(sweep: ml_collections.ConfigDict, point: Point,
   c.update(env=point.env, expertise=point.expertise, selection_rule=sweep.selection_rule,
            num_policies=point.num_policies)
   c.train.num_seeds = sweep.num_seeds
+  if sweep.domain == "pybullet" and sweep.collect.one_pass:
+    # Sized for one pass, the runs stream once; RFI's top 10% would need ten
+    # times the data, so it cycles them (its result records the passes).
+    c.stream.repeat = point.algo == "rfi"
   if point.algo == "rci":
     c.conditioners = tuple(sweep.conditioners)
   # A setting other algorithms lack (CQL's alpha) leaves their points, and ids, as they are.
