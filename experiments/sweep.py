@@ -12,7 +12,8 @@ episodes/, runs/<point id>/ (one result.json per point). Killed and
 restarted with the same command, a sweep finishes the rest; no point runs
 twice. Every point's run config is built and validated before any stage
 starts (also under --dry_run): a bad setting stops the sweep with one line
-naming the `--set`. `--set=FIELD=VALUE` (repeatable) overrides any sweep field, e.g.
+naming the `--set`. --dry_run prints each point, the collection left to play
+(env steps and hours) and the training left (sample-updates, FLOPs). `--set=FIELD=VALUE` (repeatable) overrides any sweep field, e.g.
 `--set=run.train.steps=1000 --set="sizes=(1000, 4000)"`; VALUE is a Python
 literal (a bare word is a string); the diversity axis, P experts per dataset
 at one expertise level, is `--set="num_policies=(5, 20, 50, 100)"

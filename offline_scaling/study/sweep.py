@@ -38,7 +38,9 @@ CPU_FLOPS_PER_S = 1e11
 # Impala-CNN parameters at width ×1 (docs/performance.md); they grow ~ width².
 IMPALA_X1_PARAMS = 2.26e6
 # Env steps/s of one collecting process, for --dry_run: `benchmarks.collect`
-# (collect_policy on a PPO expert, Hopper) on RATE_DATE, RATE_MACHINE.
+# (collect_policy on a PPO expert, Hopper) on 2026-12-04, the 2-core AMD EPYC
+# shared with other work: medians 2,490 (raw HopperBulletEnv 4,394 steps/s)
+# and 2,058 (raw 3,837) in two runs; the lower, rounded.
 COLLECT_STEPS_PER_S = 2_000
 
 
