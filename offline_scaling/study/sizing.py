@@ -14,13 +14,16 @@ so every selection holds at least its points' budget. Choices:
 
 * RFI trains on the top 10% of episodes by return, so one pass over its
   filtered data would take 10× the collection: its points are sized like the
-  others' and its runs record their `passes` instead.
+  others' and its runs cycle their data, recording their `passes` instead
+  (the other runs of a one-pass sweep stream once, `grid.run_config`).
 * A top-up moves its policy's value (the mean return of all its episodes),
   which can move a selection: select → top up repeats until no selected
   policy lacks data, for at most `MAX_ROUNDS` rounds (the stage says when it
   stopped short, and `one_pass.json` in the collection records it).
 * `collect.max_steps_per_policy` (0: none) caps every policy's share: a
-  capped policy has fewer transitions and its runs record passes > 1.
+  capped policy has fewer transitions, and a run whose selection holds less
+  than its budget ends when its one pass does (`data_exhausted`; RFI's
+  cycle, with passes > 1).
 * A top-up plays whole episodes, so a policy may pass its share by up to
   one episode (`MAX_EPISODE_STEPS`).
 """

@@ -132,7 +132,7 @@ def size_for_one_pass(sweep: ml_collections.ConfigDict, workdir: str | epath.Pat
         rounds=rounds, converged=not short, lacking={k: list(v) for k, v in short.items()}))
   if short:
     log(f"collect: one pass did not converge in {rounds} rounds: {len(short)} selected "
-        "policies still lack data (their runs record passes > 1)")
+        "policies still lack data (their runs end when their one pass does)")
   elif rounds:
     log(f"collect: sized for one pass after {rounds} round(s) of top-up")
 
