@@ -4,9 +4,10 @@ Each stage skips what is already done (finished expert checkpoints, collected
 policies, policies topped up), so re-running a sweep resumes it. With
 `num_tasks` > 1 each task does its share (expert seed s and zoo policy i go
 to task s, i mod num_tasks). Under `collect.one_pass` the collect stage then
-sizes the collection for the points' sample budgets (`study.sizing`): each
-round needs the whole table, so that part runs in one process (a stage run
-with `num_tasks` = 1, its top-ups spread over the `map_fn` it is given).
+sizes the collection for the points' sample budgets (`size_for_one_pass`,
+`study.sizing`): each round needs the whole table, so that part runs in a
+stage with `num_tasks` = 1, its top-ups spread over the `map_fn` it is given
+(`map`, or a process pool's).
 Atari sweeps have no stage here: their runs read DQN Replay (or generate the
 local stand-in on first use, see `train.atari_run`).
 
