@@ -13,11 +13,13 @@
 **The mixture.** Every policy's episodes are read by a stream of their own,
 and which policy gives the next episode follows a seeded random permutation
 of all the episodes' policy labels (each policy's as many times as it has
-episodes, as `dataset_stats` counted them), so all policies run out together
-and any window of the stream holds the policies' transitions in proportion
-to their data (not a few files at a time). RFI's return filter and the
-bad-episode check act on each policy's stream before the choice, so RFI's
-counts are each policy's kept episodes. A batch of B transitions is a draw from the blocks'
+episodes: its policy-table count, or its episode range), so all policies run
+out together and any window of the stream holds the policies' transitions in
+proportion to their data (not a few files at a time). The bad-episode check
+and RFI's return filter act after the choice: a policy's kept share is then
+its kept episodes'. A source with `episodes_in_order` (PyBullet shards)
+interleaves its raw records and parses once per seed; others give one
+episode stream per policy. A batch of B transitions is a draw from the blocks'
 `cycle_length` episodes in flight, themselves drawn from the mixture.
 
 **Seeds.** Seed s reads the whole selection in an order of its own (its own
@@ -71,7 +73,7 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
-from offline_scaling.data.sources import EpisodeRanges, EpisodeSource
+from offline_scaling.data.sources import EpisodeRanges, EpisodeSource, find_policies, rotated
 from offline_scaling.errors import OfflineScalingError
 
 ALGOS = ("bc", "rfi", "rci", "cql")
@@ -135,9 +137,8 @@ class DatasetStats:
     rfi_transitions: transitions of those top episodes (what RFI trains on).
     skipped_episodes: bad episodes dropped (`skip_bad_episodes`).
     skipped: which, as "file: record i (policy p) problem", the first 20.
-    policy_episodes: policy id -> its good episodes (the mixture's weights).
     policy_top_episodes: policy id -> its good episodes in the top
-      `rfi_fraction` (RFI's weights; policies with none are left out).
+      `rfi_fraction` (RFI's stream leaves out the policies with none).
   """
   g_min: float
   g_max: float
@@ -149,7 +150,6 @@ class DatasetStats:
   rfi_transitions: int = 0
   skipped_episodes: int = 0
   skipped: tuple[str, ...] = ()
-  policy_episodes: dict = dataclasses.field(default_factory=dict)
   policy_top_episodes: dict = dataclasses.field(default_factory=dict)
 
   def to_dict(self) -> dict:
@@ -263,7 +263,7 @@ def dataset_stats(source: EpisodeSource, policy_ids: Sequence[str],
                       rfi_transitions=int(sum(r["length"] for r in top)),
                       skipped_episodes=len(bad),
                       skipped=tuple(f"{where(r)} {PROBLEMS[r['problem']]}" for r in bad[:20]),
-                      policy_episodes=count(good), policy_top_episodes=count(top))
+                      policy_top_episodes=count(top))
 
 
 def _check_against_table(rows: list[dict], records: Sequence, episode_ranges) -> None:
@@ -375,41 +375,35 @@ def seed_of(seed: int, s: int) -> int:
   return int(np.random.SeedSequence((seed, s)).generate_state(1)[0] >> 1)
 
 
-def _policy_streams(source: EpisodeSource, policy_ids: Sequence[str],
-                    config: ml_collections.ConfigDict, episode_ranges: EpisodeRanges | None,
-                    rfi_threshold: float | None) -> list[tf.data.Dataset]:
-  """Per policy, its checked (and, for RFI, filtered) episodes, one pass: built
-  once and read by every seed's mixture (each read is an iterator of its own)."""
-  streams = []
-  for pid in policy_ids:
-    episodes = _checked(source.episodes([pid], episode_ranges), config.skip_bad_episodes)
-    if rfi_threshold is not None:
-      threshold = tf.constant(rfi_threshold, tf.float32)
-      episodes = episodes.filter(lambda ep: ep["episode_return"] >= threshold)
-    streams.append(episodes)
-  return streams
-
-
-def _mixture(streams: list[tf.data.Dataset], counts: Sequence[int], repeat: bool,
-             seed: int) -> tf.data.Dataset:
-  """The policies' episodes in a random order: policy i's label appears
-  `counts[i]` times (its episodes) in each pass, the labels of a pass in a
-  seeded random permutation, so every policy runs out at the pass's end and
-  every window holds the policies in proportion to their episodes. Each
-  policy's episodes start at a seeded random one of them (its file read
-  from there round to the start), so seeds do not all begin with the same
-  episodes."""
-  starts = np.random.default_rng(seed).integers(0, counts)
-  streams = [stream.skip(int(k)).concatenate(stream.take(int(k))) for stream, k in
-             zip(streams, starts)]
-  if repeat:
-    streams = [stream.repeat() for stream in streams]
+def _order(counts: Sequence[int], repeat: bool, seed: int) -> tf.data.Dataset:
+  """Which policy gives each next episode: per pass, policy i's index
+  `counts[i]` times (its episodes), in a seeded random permutation."""
   labels = tf.constant(np.repeat(np.arange(len(counts), dtype=np.int64), counts))
-  passes = tf.data.Dataset.range(1) if not repeat else tf.data.Dataset.range(2 ** 62)
-  choice = passes.flat_map(lambda k: tf.data.Dataset.from_tensor_slices(
+  passes = tf.data.Dataset.range(2 ** 62 if repeat else 1)
+  return passes.flat_map(lambda k: tf.data.Dataset.from_tensor_slices(
       tf.random.experimental.stateless_shuffle(labels, seed=tf.stack(
           [tf.constant(seed, tf.int64), k]))))
-  return tf.data.Dataset.choose_from_datasets(streams, choice)
+
+
+def _mixture(source: EpisodeSource, policy_ids: Sequence[str],
+             episode_ranges: EpisodeRanges | None, repeat: bool, seed: int,
+             per_policy: list[tf.data.Dataset] | None) -> tf.data.Dataset:
+  """The episodes of `policy_ids` in one seed's random order (see the module
+  docstring): every policy's stream runs out at the end of each pass, and
+  each starts at a seeded random one of its episodes (read from there round
+  to the start), so seeds do not all begin with the same episodes.
+
+  `per_policy`: each policy's `source.episodes([id], episode_ranges)`, for
+  sources without `episodes_in_order` (built once, read by every seed)."""
+  records = find_policies(source.policies(), policy_ids, "the data source")
+  counts = [(episode_ranges[r.policy_id][1] - episode_ranges[r.policy_id][0]) if episode_ranges
+            else r.num_episodes for r in records]
+  starts = np.random.default_rng(seed).integers(0, counts).tolist()
+  order = _order(counts, repeat, seed)
+  if per_policy is None:
+    return source.episodes_in_order(policy_ids, order, starts, repeat)
+  return tf.data.Dataset.choose_from_datasets(
+      [rotated(ds, k, repeat) for ds, k in zip(per_policy, starts)], order)
 
 
 def _seed_dataset(episodes: tf.data.Dataset, config: ml_collections.ConfigDict,
@@ -438,8 +432,8 @@ def build_dataset(source: EpisodeSource, policy_ids: Sequence[str],
     policy_ids: the selected policies (e.g. `select_policies(...).policy_ids`).
     config: `default_config()` or a variant.
     episode_ranges: per-policy episode index ranges to keep (Atari).
-    stats: `dataset_stats(...)` of the selection (the mixture's weights, RFI's
-      threshold); computed when missing.
+    stats: `dataset_stats(...)` of the selection; needed for RFI (its
+      threshold; computed when missing).
     host: (index, count) of this host; hosts read disjoint files.
 
   Returns:
@@ -450,21 +444,30 @@ def build_dataset(source: EpisodeSource, policy_ids: Sequence[str],
   validate(config)
   if not policy_ids:
     raise OfflineScalingError("no policy selected: the stream would be empty")
-  if stats is None or not stats.policy_episodes:
-    stats = dataset_stats(source, policy_ids, episode_ranges, config.rfi_fraction,
-                          config.skip_bad_episodes)
-  counts = stats.policy_top_episodes if config.algo == "rfi" else stats.policy_episodes
-  mine = [pid for pid in host_policies(policy_ids, config.seed, host) if counts.get(pid, 0)]
-  if not mine:
-    raise OfflineScalingError(
-        f"host {host[0]} of {host[1]} has no {'top ' if config.algo == 'rfi' else ''}episodes "
-        f"among its share of the {len(policy_ids)} selected policies: use fewer hosts")
-  streams = _policy_streams(source, mine, config, episode_ranges,
-                            stats.rfi_threshold if config.algo == "rfi" else None)
-  seeds = [seed_of(config.seed, s) for s in range(config.num_seeds)]
-  per_seed = tuple(_seed_dataset(_mixture(streams, [counts[p] for p in mine], config.repeat,
-                                          seed), config, seed) for seed in seeds)
-  ds = tf.data.Dataset.zip(per_seed).map(
+  mine = host_policies(policy_ids, config.seed, host)
+  if config.algo == "rfi":
+    if stats is None or not stats.policy_top_episodes:
+      stats = dataset_stats(source, policy_ids, episode_ranges, config.rfi_fraction,
+                            config.skip_bad_episodes)
+    mine = [pid for pid in mine if stats.policy_top_episodes.get(pid, 0)]
+    if not mine:
+      raise OfflineScalingError(
+          f"host {host[0]} of {host[1]} has no top episodes among its share of the "
+          f"{len(policy_ids)} selected policies: use fewer hosts")
+  # A source that orders its own records parses once per seed; any other is
+  # read through one episode stream per policy, shared by the seeds.
+  per_policy = (None if not episode_ranges and hasattr(source, "episodes_in_order") else
+                [source.episodes([pid], episode_ranges) for pid in mine])
+  per_seed = []
+  for s in range(config.num_seeds):
+    seed = seed_of(config.seed, s)
+    episodes = _checked(_mixture(source, mine, episode_ranges, config.repeat, seed, per_policy),
+                        config.skip_bad_episodes)
+    if config.algo == "rfi":
+      threshold = tf.constant(stats.rfi_threshold, tf.float32)
+      episodes = episodes.filter(lambda ep: ep["episode_return"] >= threshold)
+    per_seed.append(_seed_dataset(episodes, config, seed))
+  ds = tf.data.Dataset.zip(tuple(per_seed)).map(
       lambda *batches: {k: tf.stack([b[k] for b in batches]) for k in batches[0]},
       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   return ds.prefetch(tf.data.AUTOTUNE)

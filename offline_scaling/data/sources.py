@@ -21,6 +21,11 @@ version, Dopamine replay logs) gives the same two things upward:
   `episode_ranges` optionally maps a policy id to a half-open range
   [start, stop) of episode indices to keep (Atari takes the middle of each
   checkpoint's episodes).
+* optionally `episodes_in_order(policy_ids, order, starts, repeat)`: the
+  episodes in the order of a dataset of policy indices, each policy's records
+  rotated to start at `starts[i]` (`rotated`), parsed once after the
+  interleave — the streams' cheap path to the mixture of many policies
+  (`PybulletSource`; the others are mixed from per-policy `episodes`);
 * `check_policy(policy_id)`: reads that policy's data in full and raises
   `OfflineScalingError` naming the file (and record, field) if it is bad;
   streams call it to explain a read error raised deep inside tf.data.
@@ -66,6 +71,13 @@ class EpisodeSource(Protocol):
     """Reads the policy's data in full; raises `OfflineScalingError` naming the bad
     file (and record, field)."""
     ...
+
+
+def rotated(ds: tf.data.Dataset, start: int, repeat: bool) -> tf.data.Dataset:
+  """`ds` read from its `start`-th element round to its beginning (once, or
+  round and round with `repeat`)."""
+  ds = ds.skip(start).concatenate(ds.take(start))
+  return ds.repeat() if repeat else ds
 
 
 def keep_episode_ranges(ds: tf.data.Dataset, episode_ranges: EpisodeRanges | None
@@ -141,6 +153,11 @@ def parse_pybullet_episode(serialized: tf.Tensor) -> dict:
       episode_index=tf.cast(f["episode/index"], tf.int32))
 
 
+# Read buffer per open shard (bytes): a mixture holds every selected policy's
+# shard open in every seed's stream (TFRecord's default is 256 KiB).
+RECORD_BUFFER = 64 * 1024
+
+
 class PybulletSource:
   """Episode shards and policy table written by `experiments.pybullet_collect`.
 
@@ -180,6 +197,18 @@ class PybulletSource:
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.map(parse_pybullet_episode, num_parallel_calls=tf.data.AUTOTUNE)
     return keep_episode_ranges(ds, episode_ranges)
+
+  def episodes_in_order(self, policy_ids: Sequence[str], order: tf.data.Dataset,
+                        starts: Sequence[int], repeat: bool) -> tf.data.Dataset:
+    """Episodes of `policy_ids`, the next one always from policy `order`'s next
+    element (an int64 index into `policy_ids`), each policy's shard read from
+    its `starts[i]`-th record (`rotated`; round and round with `repeat`).
+    The records are interleaved raw and parsed once, so a mixture of many
+    policies costs one parser, not one per policy."""
+    records = [rotated(tf.data.TFRecordDataset(f, buffer_size=RECORD_BUFFER), k, repeat)
+               for f, k in zip(self.files(policy_ids), starts)]
+    return tf.data.Dataset.choose_from_datasets(records, order).map(
+        parse_pybullet_episode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
   def check_policy(self, policy_id: str) -> None:
     """Reads the policy's shard in full (`read_shard` names a bad file and record)."""

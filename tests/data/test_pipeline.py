@@ -144,7 +144,7 @@ def test_bad_inputs_name_the_file_or_setting(tmp_path):
     pipeline.make_stream(source, [], config())
   with pytest.raises(OfflineScalingError, match="batch_size=0"):
     pipeline.make_stream(source, ids, config(batch_size=0))
-  with pytest.raises(OfflineScalingError, match="'pol99' is not in the policy table"):
+  with pytest.raises(OfflineScalingError, match=r"policies \['pol99'\] are not among the 6"):
     pipeline.make_stream(source, ["pol99"], config())
   shard = tmp_path / "shards" / "pol2.tfrecord"
   shard.write_bytes(shard.read_bytes()[:-30])
