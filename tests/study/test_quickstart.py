@@ -69,7 +69,9 @@ def test_smoke_quickstart_survives_a_kill_and_writes_the_report(tmp_path):
   report = (tmp_path / "report" / "report.md").read_text()
   for algo in ("rfi", "rci"):
     for e in ("0.4", "0.7", "1"):
-      assert re.search(rf"\| hopper \| {algo} \| {e} \| [\d,]+ \| -?[\d.]+ ± [\d.]+ \|", report)
+      # size | seeds | return [95% CI] | best expert | ratio [CI] | passes
+      assert re.search(rf"\| hopper \| {algo} \| {e} \| [\d,]+ \| 2 \| -?[\d.,]+ "
+                       rf"\[-?[\d.,]+, -?[\d.,]+\] \| .* \| [\d.,]+ \|\n", report)
   assert report.count("](bnsl/") == 6 and "held-out RMSLE" in report
   for stem in ("performance_vs_expertise", "size_vs_quality", "conditioning", "training_curves"):
     assert (tmp_path / "report" / f"{stem}.png").stat().st_size > 10_000
