@@ -385,19 +385,26 @@ def _order(counts: Sequence[int], repeat: bool, seed: int) -> tf.data.Dataset:
           [tf.constant(seed, tf.int64), k]))))
 
 
-def _mixture(source: EpisodeSource, policy_ids: Sequence[str],
-             episode_ranges: EpisodeRanges | None, repeat: bool, seed: int,
+def _episode_counts(source: EpisodeSource, policy_ids: Sequence[str],
+                    episode_ranges: EpisodeRanges | None) -> list[int]:
+  """Episodes each policy's stream yields before any check or filter: its
+  policy-table count, or the size of its episode range."""
+  records = find_policies(source.policies(), policy_ids, "the data source")
+  return [(episode_ranges[r.policy_id][1] - episode_ranges[r.policy_id][0]) if episode_ranges
+          else r.num_episodes for r in records]
+
+
+def _mixture(source: EpisodeSource, policy_ids: Sequence[str], counts: Sequence[int],
+             repeat: bool, seed: int,
              per_policy: list[tf.data.Dataset] | None) -> tf.data.Dataset:
   """The episodes of `policy_ids` in one seed's random order (see the module
   docstring): every policy's stream runs out at the end of each pass, and
   each starts at a seeded random one of its episodes (read from there round
   to the start), so seeds do not all begin with the same episodes.
 
-  `per_policy`: each policy's `source.episodes([id], episode_ranges)`, for
-  sources without `episodes_in_order` (built once, read by every seed)."""
-  records = find_policies(source.policies(), policy_ids, "the data source")
-  counts = [(episode_ranges[r.policy_id][1] - episode_ranges[r.policy_id][0]) if episode_ranges
-            else r.num_episodes for r in records]
+  `counts`: `_episode_counts`. `per_policy`: each policy's
+  `source.episodes([id], episode_ranges)`, for sources without
+  `episodes_in_order` (built once, read by every seed)."""
   starts = np.random.default_rng(seed).integers(0, counts).tolist()
   order = _order(counts, repeat, seed)
   if per_policy is None:
@@ -458,10 +465,11 @@ def build_dataset(source: EpisodeSource, policy_ids: Sequence[str],
   # read through one episode stream per policy, shared by the seeds.
   per_policy = (None if not episode_ranges and hasattr(source, "episodes_in_order") else
                 [source.episodes([pid], episode_ranges) for pid in mine])
+  counts = _episode_counts(source, mine, episode_ranges)
   per_seed = []
   for s in range(config.num_seeds):
     seed = seed_of(config.seed, s)
-    episodes = _checked(_mixture(source, mine, episode_ranges, config.repeat, seed, per_policy),
+    episodes = _checked(_mixture(source, mine, counts, config.repeat, seed, per_policy),
                         config.skip_bad_episodes)
     if config.algo == "rfi":
       threshold = tf.constant(stats.rfi_threshold, tf.float32)

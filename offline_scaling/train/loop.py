@@ -54,8 +54,9 @@ from offline_scaling.train.summaries import ScalarWriter
 class Stream(Protocol):
   """What `Trainer.train` reads: an iterator of batches (dicts of numpy arrays
   [S, K × B / process_count, ...]: this process's transitions of one call,
-  per seed) whose position can be saved and restored. `data.pipeline.Stream` is the tf.data one; any object
-  with these methods (e.g. over in-memory arrays) trains as well."""
+  per seed) whose position can be saved and restored. `data.pipeline.Stream`
+  is the tf.data one; any object with these methods (e.g. over in-memory
+  arrays) trains as well."""
 
   def __next__(self) -> dict: ...
 
