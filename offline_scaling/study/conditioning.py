@@ -35,12 +35,15 @@ from offline_scaling.data.policy_table import write_json_atomic
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets import return_embedding
 from offline_scaling.study import results
+from offline_scaling.study.grid import PAPER_CONDITIONERS
 from offline_scaling.train import offline_run, pybullet_imitation, runs
 
 RECORD_NAME = "conditioning.json"
-PAPER_CONDITIONERS = (0.5, 0.75, 1.0, 1.25, 1.5)
 BOUNDARY_STEP = 2.0 ** -8   # exact in float32 beside every paper c
 
+
+# What names a replayed run in the tables (and orders them).
+RUN_KEYS = ["env", "expertise", "code_size", "code_offset", "size"]
 
 def best_expert_conditioner(record: dict) -> float:
   """c* of a run's result record: the c whose asked return is the best
@@ -156,9 +159,7 @@ def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.Da
   if not rows:
     raise OfflineScalingError(f"no {RECORD_NAME} under {epath.Path(workdir) / 'runs'}: "
                               "run reevaluate_runs first")
-  return pd.DataFrame(rows).sort_values(
-      ["env", "expertise", "code_size", "code_offset", "size", "conditioner"],
-      ignore_index=True)
+  return pd.DataFrame(rows).sort_values(RUN_KEYS + ["conditioner"], ignore_index=True)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -171,14 +172,12 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     best = g.loc[g["return_mean"].idxmax()]
     star = g[g["at_best_expert"]].iloc[0]
     one = g.loc[g["conditioner"] == 1.0, "return_mean"]
-    rows.append(dict(env=best["env"], expertise=best["expertise"], code_size=best["code_size"],
-                     code_offset=best["code_offset"], size=best["size"],
+    rows.append(dict(**{k: best[k] for k in RUN_KEYS},
                      best_expert_value=best["best_expert_value"], best_c=best["conditioner"],
                      best_return=best["return_mean"], c_star=star["conditioner"],
                      return_at_c_star=star["return_mean"],
                      return_at_c1=float(one.iloc[0]) if len(one) else np.nan))
-  return pd.DataFrame(rows).sort_values(["env", "expertise", "code_size", "code_offset", "size"],
-                                        ignore_index=True)
+  return pd.DataFrame(rows).sort_values(RUN_KEYS, ignore_index=True)
 
 
 def boundary_summary(table: pd.DataFrame, step: float = BOUNDARY_STEP) -> pd.DataFrame:
@@ -201,13 +200,9 @@ def boundary_summary(table: pd.DataFrame, step: float = BOUNDARY_STEP) -> pd.Dat
       if below is None or above is None:
         continue
       bits = return_embedding.flipped_bits(c, step, run["code_size"] // 2, run["code_offset"])
-      rows.append(dict(env=run["env"], expertise=run["expertise"], code_size=run["code_size"],
-                       code_offset=run["code_offset"], size=run["size"], conditioner=c,
-                       return_below=below, return_at=at[_key(c)], return_above=above,
+      rows.append(dict(**{k: run[k] for k in RUN_KEYS}, conditioner=c, return_below=below, return_at=at[_key(c)], return_above=above,
                        bits_below=bits[0], bits_above=bits[1]))
   if not rows:
     raise OfflineScalingError(f"no conditioner was played at c ± {step:g} beside it: "
                               "play them first (rci_conditioning --boundary)")
-  return pd.DataFrame(rows).sort_values(
-      ["env", "expertise", "code_size", "code_offset", "size", "conditioner"],
-      ignore_index=True)
+  return pd.DataFrame(rows).sort_values(RUN_KEYS + ["conditioner"], ignore_index=True)
