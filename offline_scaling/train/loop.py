@@ -192,6 +192,24 @@ class Trainer:
     writer.write(step, {f"{name}/{k}": v for k, v in record.items()
                         if isinstance(v, (int, float))})
 
+  def _checkpoint(self, mgr, step: int, state, metrics) -> None:
+    """Saves `state` at `step` after checking it is finite (the stream's position
+    at `step` must be saved already); keeps only the checkpoints' positions."""
+    _check_finite(jax.device_get(metrics), step, mgr.latest_step(), self.run_dir, state.params)
+    checkpoints.save(mgr, step, state, dict(step=step, num_processes=self._host[1]))
+    if self._primary:
+      _prune_stream_positions(self.run_dir, mgr.all_steps())
+
+  def _logged_eval(self, step: int) -> dict | None:
+    """The evaluation `evals.jsonl` holds for update `step` (without its step), if any."""
+    path = self.run_dir / "evals.jsonl"
+    if path.exists():
+      for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if record.pop("step") == step:
+          return record
+    return None
+
   def _resume(self, mgr, stream: Stream):
     state = self.init_state()
     latest = checkpoints.restore_latest(mgr, state)
@@ -233,7 +251,7 @@ class Trainer:
     batch = fetch() if step < c.steps else None
     bar = tqdm(total=c.steps, initial=step, unit="upd", disable=not (progress and self._primary),
                dynamic_ncols=True)
-    t0, logged_step, last_eval = time.perf_counter(), step, None
+    t0, logged_step, last_eval, eval_step = time.perf_counter(), step, None, None
     while step < c.steps:
       if batch is None:
         summary["data_exhausted"] = True
@@ -261,17 +279,32 @@ class Trainer:
         # this process's devices only (see `evaluation.evaluate_seeds`).
         ev = self.evaluate(jax.tree.map(lambda x: x.addressable_data(0), state.params), step)
         self._log("evals", ev, step, writer)
-        summary["eval"] = ev
+        summary["eval"], eval_step = ev, step
         last_eval = f"{ev.get('return_mean', float('nan')):.1f}"
         bar.set_postfix(eval=last_eval)
       if checkpoint_due:
-        _check_finite(jax.device_get(metrics), step, mgr.latest_step(), self.run_dir,
-                      state.params)
-        checkpoints.save(mgr, step, state, dict(step=step, num_processes=self._host[1]))
-        if self._primary:
-          _prune_stream_positions(self.run_dir, mgr.all_steps())
+        self._checkpoint(mgr, step, state, metrics)
       bar.update(K)
     bar.close()
+    if summary["data_exhausted"] and step == 0:
+      raise OfflineScalingError(
+          f"the data stream of {self.run_dir} ended before the first update: it holds fewer "
+          f"than one call's updates_per_call × batch_size = {K} × {c.batch_size} transitions "
+          "per seed")
+    if summary["data_exhausted"] and mgr.latest_step() != step:
+      # A one-pass stream ended between checkpoints: keep the final parameters
+      # (and the stream's end) so a resumed or re-evaluated run has them.
+      stream.save(self._stream_prefix(step))
+      self._checkpoint(mgr, step, state, metrics)
+    if self.evaluate and eval_step != step:
+      # The run ended where this call did not evaluate: its stream ran out
+      # between evaluations, or it was killed after its last checkpoint and has
+      # resumed at the end (then the evaluation it logged before the kill stands).
+      ev = self._logged_eval(step)
+      if ev is None:
+        ev = self.evaluate(jax.tree.map(lambda x: x.addressable_data(0), state.params), step)
+        self._log("evals", ev, step, writer)
+      summary["eval"] = ev
     if writer:
       writer.close()
     mgr.close()
