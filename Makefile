@@ -1,6 +1,6 @@
 # Two entry points, each creating .venv when missing:
 #   make quickstart   install and run a small version of the whole study (5 sizes, 8k updates)
-#   make test         install with [dev] and run the default (fast) test suite
+#   make test         install with [dev,minatar] and run the default (fast) test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,10 +17,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	$(BIN)/pip install -c $(CONSTRAINTS) -e .
 	touch $@
 
-# dopamine-rl without its own requirements (full tensorflow, gym, pygame): its
-# replay-buffer loader needs only gin-config, so the [dopamine] tests run too.
+# [minatar] (GPL-3.0, optional) so the MinAtar env tests run; dopamine-rl without
+# its own requirements (full tensorflow, gym, pygame): its replay-buffer loader
+# needs only gin-config, so the [dopamine] tests run too.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install -c $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/pip install -c $(CONSTRAINTS) -e '.[dev,minatar]'
 	$(BIN)/pip install -c $(CONSTRAINTS) --no-deps dopamine-rl gin-config
 	touch $@
 
