@@ -1,3 +1,4 @@
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -162,3 +163,60 @@ def test_rci_conditioning_changes_the_policy(periods, offset):
   low = agent.act(state.params, obs, jax.random.PRNGKey(0), conditioner=0.0, deterministic=True)
   high = agent.act(state.params, obs, jax.random.PRNGKey(0), conditioner=1.0, deterministic=True)
   assert np.mean(np.asarray(low) == 0) > 0.95 and np.mean(np.asarray(high) == 1) > 0.95
+
+
+class _SmallTorso(nn.Module):
+  """A MinAtar-sized CNN torso: uint8 [B, 10, 10, 2] -> features [B, 32]."""
+
+  @nn.compact
+  def __call__(self, frames):
+    x = nn.relu(nn.Conv(8, (3, 3))(frames.astype(jnp.float32)))
+    return nn.relu(nn.Dense(32)(x.reshape(x.shape[0], -1)))
+
+
+def _xor_batch(rng, n):
+  """Frames whose channel 0 is all on (kind 1) or all off (kind 0); the expert's
+  action is kind XOR (its return is high): no state-independent shift by the
+  return can fit it."""
+  kind = rng.integers(0, 2, n)
+  g = rng.choice([0.0, 100.0], n).astype(np.float32)
+  frames = np.zeros((n, 10, 10, 2), np.uint8)
+  frames[kind == 1, :, :, 0] = 1
+  frames[:, :, :, 1] = rng.integers(0, 2, (n, 10, 10))   # noise
+  return dict(obs=frames, action=(kind ^ (g > 50)).astype(np.int32), episode_return=g)
+
+
+@pytest.mark.parametrize("conditioning", ["input", "film"])
+def test_rci_over_a_cnn_torso_lets_the_return_interact_with_the_state(conditioning):
+  """Appended before a linear head ("input"), the return shifts every frame's
+  logits by the same vector, so the XOR expert cannot be imitated; FiLM
+  ("film", the Atari default) lets the shift depend on the frame and fits it."""
+  config = imitation.default_config()
+  config.algo, config.learning_rate, config.return_conditioning = "rci", 3e-3, conditioning
+  agent = imitation.make_agent((10, 10, 2), 2, config, g_min=0.0, g_max=100.0,
+                               torso=_SmallTorso(), obs_dtype=jnp.uint8)
+  state = agent.init(jax.random.PRNGKey(0))
+  update = jax.jit(agent.update)
+  rng = np.random.default_rng(0)
+  for _ in range(400):
+    state, metrics = update(state, _xor_batch(rng, 128))
+  frames = _xor_batch(rng, 2)["obs"]
+  frames[0, :, :, 0], frames[1, :, :, 0] = 0, 1
+  policy = imitation.policy_network((10, 10, 2), 2, config, _SmallTorso())
+  net = lambda c: np.asarray(policy.apply(state.params, frames, jnp.full((2,), c)))
+  shift = net(1.0) - net(0.0)     # what asking for the top return does, per frame
+  if conditioning == "input":
+    np.testing.assert_allclose(shift[0], shift[1], atol=1e-5)
+    assert float(metrics["accuracy"]) < 0.8
+  else:
+    assert np.abs(shift[0] - shift[1]).max() > 1.0
+    assert float(metrics["accuracy"]) > 0.95
+
+
+def test_atari_rci_refuses_a_return_appended_before_a_linear_head():
+  from offline_scaling.train import atari_run
+  config = atari_run.default_config("rci")
+  assert config.agent.return_conditioning == "film"
+  config.agent.return_conditioning = "input"
+  with pytest.raises(OfflineScalingError, match="return_conditioning='input'.*needs 'film'"):
+    atari_run.validate(config)

@@ -21,11 +21,13 @@ import optax
 from offline_scaling.agents.base import Agent, make_init, make_update, validate_settings
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets import MLP
+from offline_scaling.nets.film import FiLM
 from offline_scaling.nets.return_embedding import (MAX_PERIODS, NUM_PERIODS, code_size,
                                                    normalized_return, square_wave_embedding)
 from offline_scaling.nets.sizing import hidden_widths
 
 ALGOS = ("bc", "rfi", "rci")
+CONDITIONINGS = ("input", "film")
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -49,6 +51,11 @@ def default_config() -> ml_collections.ConfigDict:
   # paper's code, whose edges fall on its conditioners; 1/3 moves every edge off
   # them, keeping the code's shape and resolution (`nets.return_embedding`).
   c.return_code_offset = 0.0
+  # How the code enters the network: "input" appends it to the head's input (the
+  # MLP's hidden layers mix it with the observation); "film" scales and shifts
+  # the features the head reads by it (`nets.film`), which a linear head over a
+  # CNN torso needs: appended there, the return would shift every state's logits alike.
+  c.return_conditioning = "input"
   return c
 
 
@@ -61,6 +68,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   if not 1 <= config.return_code_periods <= MAX_PERIODS:
     raise OfflineScalingError(f"return_code_periods={config.return_code_periods} must be in "
                               f"[1, {MAX_PERIODS}] (finer codes pass float32's resolution)")
+  if config.return_conditioning not in CONDITIONINGS:
+    raise OfflineScalingError(f"return_conditioning={config.return_conditioning!r} must be "
+                              f"one of {CONDITIONINGS}")
   if not 0 <= config.return_code_offset < 1:
     raise OfflineScalingError(f"return_code_offset={config.return_code_offset} must be in "
                               "[0, 1) (a shift of u, in units of the return range)")
@@ -77,8 +87,9 @@ def make_head(in_dim: int, num_actions: int, config: ml_collections.ConfigDict) 
 class PolicyNetwork(nn.Module):
   """obs (and, for RCI, u) -> action logits [B, A].
 
-  x = torso(obs) if there is a torso (Atari) else obs; RCI appends the
-  return embedding of u (`num_periods` periods, shifted by `code_offset`) to x;
+  x = torso(obs) if there is a torso (Atari) else obs; RCI codes u
+  (`num_periods` periods, shifted by `code_offset`) and, by `conditioning`,
+  appends the code to x ("input") or modulates x by it ("film", `nets.film`);
   the head maps x to logits.
   """
   head: nn.Module
@@ -86,14 +97,32 @@ class PolicyNetwork(nn.Module):
   conditioned: bool = False
   num_periods: int = NUM_PERIODS
   code_offset: float = 0.0
+  conditioning: str = "input"
 
   @nn.compact
   def __call__(self, obs, u=None):
     x = self.torso(obs) if self.torso is not None else obs.astype(jnp.float32)
     if self.conditioned:
       code = square_wave_embedding(u, self.num_periods, self.code_offset)
-      x = jnp.concatenate([x.astype(jnp.float32), code], -1)
+      x = x.astype(jnp.float32)
+      x = FiLM()(x, code) if self.conditioning == "film" else jnp.concatenate([x, code], -1)
     return self.head(x).astype(jnp.float32)
+
+
+def policy_network(obs_shape: tuple[int, ...], num_actions: int,
+                   config: ml_collections.ConfigDict,
+                   torso: nn.Module | None = None) -> PolicyNetwork:
+  """The network `make_agent` trains: the sized MLP on obs (+ the code, for RCI
+  with "input" conditioning), or `torso` then one dense layer."""
+  conditioned = config.algo == "rci"
+  if torso is None:
+    appended = code_size(config.return_code_periods) * (
+        conditioned and config.return_conditioning == "input")
+    head = make_head(obs_shape[0] + appended, num_actions, config)
+  else:
+    head = MLP((num_actions,), output_scale=1.0, dtype=jnp.dtype(config.compute_dtype))
+  return PolicyNetwork(head, torso, conditioned, config.return_code_periods,
+                       config.return_code_offset, config.return_conditioning)
 
 
 def nll(logits: jnp.ndarray, actions: jnp.ndarray) -> jnp.ndarray:
@@ -122,13 +151,7 @@ def make_agent(obs_shape: int | tuple[int, ...], num_actions: int,
     raise ValueError(f"imitation algo '{config.algo}' is not one of {ALGOS}")
   obs_shape = (obs_shape,) if isinstance(obs_shape, int) else tuple(obs_shape)
   conditioned = config.algo == "rci"
-  if torso is None:
-    head = make_head(obs_shape[0] + code_size(config.return_code_periods) * conditioned,
-                     num_actions, config)
-  else:
-    head = MLP((num_actions,), output_scale=1.0, dtype=jnp.dtype(config.compute_dtype))
-  net = PolicyNetwork(head, torso, conditioned, config.return_code_periods,
-                      config.return_code_offset)
+  net = policy_network(obs_shape, num_actions, config, torso)
   optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
                           optax.adam(config.learning_rate, eps=config.adam_eps))
 

@@ -60,6 +60,9 @@ def default_config(algo: str = "cql") -> ml_collections.ConfigDict:
   if algo == "rci":
     c.agent.algo = "rci"
     c.agent.learning_rate = 6.25e-5
+    # The CNN's features feed a linear head: the return must modulate them
+    # (FiLM) to act differently in different states (`imitation.PolicyNetwork`).
+    c.agent.return_conditioning = "film"
   c.stream.frame_stack = 4
   c.stream.repeat = True
   c.stream.shuffle_block = 4_096
@@ -103,6 +106,10 @@ def validate(c: ml_collections.ConfigDict) -> None:
     raise OfflineScalingError(f"algo={c.algo!r} but config.agent is the settings of "
                               f"{c.agent.get('algo', 'cql')!r}: use the {c.algo} config")
   (cql if c.algo == "cql" else imitation).validate_config(c.agent)
+  if c.algo == "rci" and c.agent.return_conditioning != "film":
+    raise OfflineScalingError(
+        f"agent.return_conditioning={c.agent.return_conditioning!r}: over a CNN torso RCI "
+        "needs 'film' (a code appended before the linear head shifts every state's logits alike)")
   offline_run.validate_base(c, c.algo)
 
 
