@@ -182,10 +182,11 @@ def smoke() -> ml_collections.ConfigDict:
   return c
 
 
-def _atari(name, games, expertise, widths, num_seeds, steps, data, eval_episodes, eval_every):
+def _atari(name, games, expertise, widths, num_seeds, steps, data, eval_episodes, eval_every,
+           num_policies):
   c = _base("atari")
   c.update(name=name, envs=games, algos=("cql", "rci"), expertise=expertise, sizes=widths,
-           num_seeds=num_seeds, num_policies=(200,))
+           num_seeds=num_seeds, num_policies=(num_policies,))
   c.run = ml_collections.ConfigDict(dict(
       eval_episodes=eval_episodes,
       train=dict(steps=steps, eval_every=eval_every, checkpoint_every=eval_every,
@@ -196,19 +197,27 @@ def _atari(name, games, expertise, widths, num_seeds, steps, data, eval_episodes
 
 def atari_paper() -> ml_collections.ConfigDict:
   """5 games × {CQL, RCI} × 4 expertise levels × Impala widths 0.5–6 × 3 seeds, on
-  DQN Replay from GCS (RL Unplugged layout)."""
+  DQN Replay from GCS (RL Unplugged layout).
+
+  P = 50 of the 200 checkpoints (5 runs × the first 40) at every level, and
+  10,000 episodes split evenly over them (200 per checkpoint): the paper fixes
+  the number of policies and of episodes per policy so that diversity does not
+  confound quality. 50 is the most the lowest level can always give under the
+  `rank` rule (a quarter of 200); under `value` a level with fewer eligible
+  checkpoints takes them all, and its selection records how many.
+  """
   return _atari("atari_paper", ("Breakout", "Enduro", "MsPacman", "Pong", "SpaceInvaders"),
                 (0.25, 0.5, 0.75, 1.0), (0.5, 1.0, 2.0, 3.0, 4.0, 6.0), num_seeds=3,
                 steps=1_000_000, eval_episodes=10, eval_every=100_000,
                 data=dict(source="rlu", data_dir="gs://rl_unplugged/atari_episodes_ordered",
-                          num_episodes=10_000))
+                          num_episodes=10_000), num_policies=50)
 
 
 def atari_small() -> ml_collections.ConfigDict:
   """Pong on the locally generated stand-in data: a laptop-sized Atari sweep."""
   return _atari("atari_small", ("Pong",), (0.5, 1.0), (0.5, 1.0), num_seeds=1, steps=2_000,
                 eval_episodes=2, eval_every=1_000,
-                data=dict(source="local", data_dir="", num_episodes=60))
+                data=dict(source="local", data_dir="", num_episodes=60), num_policies=4)
 
 
 SWEEPS = {f.__name__: f for f in (pybullet_paper, pybullet_repro, atari_paper, quickstart, smoke, atari_small)}

@@ -51,7 +51,7 @@ def default_config(algo: str = "cql") -> ml_collections.ConfigDict:
   c.data_dir = ""              # "" with source=local: default_cache_dir()
   c.runs = (1, 2, 3, 4, 5)
   c.checkpoints = 40           # the first N checkpoints of each run are the policies
-  c.num_policies = 200
+  c.num_policies = 50           # P, fixed at every level (`study.grid.atari_paper`)
   c.num_episodes = 10_000      # split evenly over the selected checkpoints, from their middle
   c.torso = "impala"
   c.width_mult = 1.0

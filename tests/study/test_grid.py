@@ -224,3 +224,25 @@ def test_the_sweep_command_plans_a_diversity_sweep(tmp_path):
   assert len(planned) == 40
   assert sum("hopper rci e=1 P=50 " in line for line in planned) == 5
   assert "40 points, 40 to run" in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["atari_paper", "atari_small"])
+def test_atari_sweeps_fix_the_number_of_experts_and_episodes_per_expert(name, tmp_path):
+  """The paper fixes P and the episodes per policy at every level (so diversity
+  does not confound quality); the grid selected all 200 checkpoints before."""
+  from offline_scaling.data.expertise import episode_ranges, select_policies
+  from offline_scaling.data.policy_table import PolicyRecord
+  sweep = grid.get_sweep(name)
+  (p,) = sweep.num_policies
+  configs = [grid.run_config(sweep, point, str(tmp_path)) for point in grid.points(sweep)]
+  assert {c.num_policies for c in configs} == {p} and p < 200
+  # 5 runs × 40 checkpoints whose values rise with training, as DQN Replay's do.
+  table = [PolicyRecord(f"g/run_{r}/ckpt_{k}", "g", r, k, value=k + 0.1 * r, std=0.0,
+                        num_episodes=500, num_steps=10_000, shard="")
+           for r in range(1, 6) for k in range(40)]
+  for e in sweep.expertise:
+    selected = select_policies(table, e, p, "rank").policy_ids
+    ranges = episode_ranges(table, selected, sweep.data.num_episodes)
+    assert len(selected) == p
+    assert {stop - start for start, stop in ranges.values()} <= {
+        sweep.data.num_episodes // p, -(-sweep.data.num_episodes // p)}
