@@ -52,7 +52,9 @@ def apply_overrides(config, flag_values, overrides: dict[str, str]):
 def print_result(result: dict, workdir: str) -> None:
   """The headline fields of a run's result record, and where the record is."""
   shown = {k: result[k] for k in ("run_id", "algo", "env", "expertise", "param_count", "steps",
-                                  "samples_seen", "eval_return", "best_expert_value")}
+                                  "samples_seen", "passes", "eval_return", "best_expert_value")}
+  if result.get("value_unit") == "clipped":   # the comparison in one unit, and the game score
+    shown.update(value_unit="clipped", eval_raw_return=result["eval_raw_return"])
   print(json.dumps(shown, indent=1))
   skipped = result["dataset"].get("skipped_episodes", 0)
   if skipped:

@@ -29,6 +29,12 @@ def test_atari_run_on_generated_data(tmp_path, algo):
   assert result["dataset"]["num_episodes"] == 3  # one (whole) episode per checkpoint
   key = "c=1/returns" if algo == "rci" else "returns"
   assert len(result["eval"][key]) == 2  # one list of returns per seed
+  # One unit for "beats the best expert": the values are clipped returns, so is
+  # eval_return; the game score is kept beside it.
+  assert result["value_unit"] == "clipped"
+  assert result["eval_return"] == result["eval"]["clipped_return_mean"]
+  assert result["eval_raw_return"] == result["eval"]["return_mean"]
+  assert '"value_unit": "clipped"' in proc.stdout and '"eval_raw_return"' in proc.stdout
 
 
 def test_partial_download_needs_and_takes_runs(tmp_path):

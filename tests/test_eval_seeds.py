@@ -12,7 +12,7 @@ def test_only_the_final_evaluation_plays_the_reported_episodes():
 
   def play(agent, params, act_kwargs, seed):   # records which episodes were asked for
     seeds.append(seed)
-    return np.full((2, 3), float(seed))
+    return dict(returns=np.full((2, 3), float(seed)))
 
   evaluate = offline_run.make_evaluate(None, play, (None,), False, eval_seed=1_000,
                                        final_step=300)
@@ -29,3 +29,25 @@ def test_too_many_episodes_to_keep_the_two_apart_is_refused():
   c.train.num_seeds = 2
   with pytest.raises(OfflineScalingError, match="--eval_episodes=600000 × 2 seeds exceeds"):
     pybullet_imitation.validate(c)
+
+
+def test_evaluation_reports_the_game_score_and_the_clipped_return_of_the_same_episodes():
+  """DQN Replay's values are clipped returns; a SpaceInvaders kill scores 5–30,
+  so the two units differ, and the clipped one counts the scoring steps."""
+  import jax
+  from offline_scaling.envs import make_stacked_atari_env, make_vector_env
+  from offline_scaling.train import evaluation
+
+  def act(params, obs, rng):   # a random policy over the 6 actions
+    return jax.random.randint(rng, obs.shape[:1], 0, 6)
+
+  make = lambda *a, **k: make_vector_env(*a, **k, make=make_stacked_atari_env)
+  out = evaluation.evaluate_seeds(act, np.zeros((1,)), "SpaceInvaders", 1, 2, seed=3,
+                                  make_envs=make, clipped=True)
+  again = evaluation.evaluate_seeds(act, np.zeros((1,)), "SpaceInvaders", 1, 2, seed=3,
+                                    make_envs=make)
+  assert set(out) == {"returns", "clipped_returns"} and set(again) == {"returns"}
+  np.testing.assert_array_equal(out["returns"], again["returns"])   # the same episodes
+  assert out["returns"].shape == out["clipped_returns"].shape == (1, 2)
+  assert np.all(out["clipped_returns"] > 0)
+  assert np.all(out["returns"] >= 5 * out["clipped_returns"])

@@ -38,13 +38,16 @@ transitions is then
     actions        = actions[:L]                # int32 [L]
     rewards        = clipped_rewards[:L]        # float32 [L]
     discounts      = discounts[1:]              # float32 [L], 0 where a_t ended the game
-    episode_return = episode_return             # float32 []
+    episode_return = clipped_episode_return     # float32 []
 
 **Rewards.** DQN Replay was logged by Dopamine, which keeps only clipped
 rewards; tfds notes that in the public files "rewards and episode_return are
-actually also clipped". So on the real data a policy's value is its mean
-*clipped* return; on files from `experiments.atari_generate` it is the true
-unclipped one.
+actually also clipped". So every Atari source's returns are *clipped* (Σ of
+rewards clipped to [−1, 1]): this reader takes `clipped_episode_return` for
+the episodes' returns (RCI's G) and the policies' values, also on files from
+`experiments.atari_generate`, whose `episode_return` is the game score.
+Evaluation reports both units (`evaluation.evaluate_seeds(clipped=True)`),
+and a return is compared with a value in the clipped one.
 
 The policy table (policy_id `Pong/run_1/ckpt_3`, env = game, seed = run,
 checkpoint_step = checkpoint_idx, value = mean `episode_return`, shard = the
@@ -78,6 +81,9 @@ from offline_scaling.errors import OfflineScalingError
 DEFAULT_PREFIX = "gs://rl_unplugged/atari_episodes_ordered"
 COMPRESSION = "GZIP"
 NUM_RUNS = 5
+# 2: values are mean clipped returns (1 took `episode_return`, the game score on
+# generated files); a cached table of another version is computed again.
+TABLE_VERSION = 2
 
 _SEQUENCE = dict(shape=[], allow_missing=True)
 FEATURES = {
@@ -158,7 +164,7 @@ def parse_episode(serialized: tf.Tensor, policy: tf.Tensor, episode_index: tf.Te
               actions=tf.cast(f["actions"][:length], tf.int32),
               rewards=f["clipped_rewards"][:length],
               discounts=f["discounts"][1:],
-              episode_return=f["episode_return"],
+              episode_return=f["clipped_episode_return"],
               policy_id=policy,
               episode_index=episode_index)
 
@@ -166,7 +172,7 @@ def parse_episode(serialized: tf.Tensor, policy: tf.Tensor, episode_index: tf.Te
 def _parse_summary(serialized: tf.Tensor) -> dict:
   """What the policy-table pass needs of a record: scalars and sequence lengths, no frames."""
   f = tf.io.parse_single_example(serialized, FEATURES)
-  out = {k: f[k] for k in ("checkpoint_idx", "episode_return")}
+  out = {k: f[k] for k in ("checkpoint_idx", "clipped_episode_return")}
   out.update({f"len/{k}": tf.size(f[k]) for k in _SEQUENCES})
   return out
 
@@ -201,7 +207,7 @@ def summarize_file(path: str) -> FileSummary:
             f"'{path}': record {record} has sequence features of lengths {sizes}; "
             "each needs the same length >= 2 (a missing feature has length 0)")
       checkpoints.add(int(s["checkpoint_idx"]))
-      returns.append(float(s["episode_return"]))
+      returns.append(float(s["clipped_episode_return"]))
       lengths.append(sizes["actions"] - 1)
       record += 1
   except tf.errors.DataLossError as e:
@@ -224,7 +230,7 @@ def record_of(game: str, run: int, checkpoint: int, returns: np.ndarray, lengths
     game: the canonical game name.
     run: the DQN run (1-based).
     checkpoint: the checkpoint index.
-    returns: [n] episode returns (game score units).
+    returns: [n] episode returns (clipped, as DQN Replay's).
     lengths: [n] episode lengths in transitions.
     shard: where the episodes are, relative to the source's root.
   """
@@ -239,7 +245,8 @@ def cached_policy_table(cache_paths: Sequence[epath.Path], files: Iterable[str],
                         compute: Callable[[], list[PolicyRecord]]) -> list[PolicyRecord]:
   """The policy table from the first valid cache, else computed and cached where writable.
 
-  A cache is valid when it lists the same files with the same sizes.
+  A cache is valid when it lists the same files with the same sizes and is of
+  this `TABLE_VERSION`.
 
   Args:
     cache_paths: candidate JSON paths, most preferred first.
@@ -250,7 +257,8 @@ def cached_policy_table(cache_paths: Sequence[epath.Path], files: Iterable[str],
   for path in cache_paths:
     if path.exists():
       try:
-        stale = json.loads(path.read_text()).get("files") != fingerprint
+        cached = json.loads(path.read_text())
+        stale = cached.get("files") != fingerprint or cached.get("version") != TABLE_VERSION
       except (json.JSONDecodeError, AttributeError):
         stale = True
       if not stale:
@@ -260,7 +268,7 @@ def cached_policy_table(cache_paths: Sequence[epath.Path], files: Iterable[str],
   for path in cache_paths:
     try:
       policy_table_lib.write_json_atomic(
-          path, {"version": 1, "policies": rows, "files": fingerprint})
+          path, {"version": TABLE_VERSION, "policies": rows, "files": fingerprint})
       break
     except (OSError, tf.errors.OpError):  # not writable (e.g. the public bucket): try the next
       continue

@@ -298,7 +298,10 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
   # here, nor be published with this one.
   for stale in [*out.glob("*.png"), *out.glob("*.pdf"), *out.glob("bnsl/*")]:
     stale.unlink()
-  table.drop(columns="run_id").to_csv(out / "results.csv", index=False, float_format="%.6g")
+  # The game score is a column of its own only where returns are clipped (Atari).
+  raw_only = ["value_unit", "raw_return_mean"] if (table.value_unit == "raw").all() else []
+  table.drop(columns=["run_id", *raw_only]).to_csv(out / "results.csv", index=False,
+                                                   float_format="%.6g")
   drawn = []
   if show_p:
     drawn.append(("Performance at scale vs the number of experts",

@@ -46,9 +46,16 @@ def _flatten(d: dict, prefix: str) -> dict:
   return out
 
 
-def _seed_returns(evaluation: dict, prefix: str = "") -> np.ndarray:
-  """[seeds] mean return per seed of one evaluation record."""
-  return np.asarray(evaluation[f"{prefix}returns"], dtype=float).mean(axis=-1)
+def _seed_returns(evaluation: dict, prefix: str = "", key: str = "returns") -> np.ndarray:
+  """[seeds] mean return per seed of one evaluation record (`key`: "returns", or
+  "clipped_returns" for the clipped unit)."""
+  return np.asarray(evaluation[f"{prefix}{key}"], dtype=float).mean(axis=-1)
+
+
+def _value_key(record: dict) -> str:
+  """The evaluation key whose returns are in the unit of the run's policy values
+  (`best_expert_value`): clipped returns where the values are (Atari's DQN Replay)."""
+  return "clipped_returns" if record.get("value_unit") == "clipped" else "returns"
 
 
 def _passes(record: dict) -> float:
@@ -76,7 +83,9 @@ def load_results(workdir: str | epath.Path,
 
   Columns: `run_id`, `sweep`, `env`, `algo`, `expertise`, `size`,
   `num_policies` (the point; P as requested), `param_count`, `steps`,
-  `samples_seen`, `eval_return` (mean over seeds and episodes),
+  `samples_seen`, `eval_return` (mean over seeds and episodes, in the unit of
+  the policies' values, `value_unit`: the env's returns, or Atari's clipped
+  ones), `raw_return` (the env's rewards summed: Atari's game score),
   `eval_return_std` (std over seeds of their mean returns), `return_ci_low`,
   `return_ci_high` (95% CI of the mean over seeds of their mean returns, same
   units), `seed_returns` (each seed's mean return), `num_seeds`, `passes`,
@@ -88,13 +97,15 @@ def load_results(workdir: str | epath.Path,
   for d in _run_dirs(workdir, run_ids):
     r = runs.read_result(d)
     point = read_point(d)
-    seeds = _seed_returns(r["eval"], _headline_prefix(r))
+    seeds = _seed_returns(r["eval"], _headline_prefix(r), _value_key(r))
     low, high = intervals.mean_ci(seeds)
     row = dict(run_id=r["run_id"], sweep=point.get("sweep", ""), env=r["env"], algo=r["algo"],
                expertise=r["expertise"], size=point.get("size", r["param_count"]),
                num_policies=r["config"]["num_policies"], param_count=r["param_count"],
                steps=r["steps"], samples_seen=r["samples_seen"],
-               eval_return=r["eval_return"],
+               eval_return=float(seeds.mean()),
+               raw_return=float(_seed_returns(r["eval"], _headline_prefix(r)).mean()),
+               value_unit=r.get("value_unit", "raw"),
                eval_return_std=float(seeds.std()), return_ci_low=low, return_ci_high=high,
                seed_returns=tuple(seeds.tolist()), num_seeds=len(seeds), passes=_passes(r),
                best_expert_value=r["best_expert_value"],
@@ -129,17 +140,19 @@ def summary_table(workdir: str | epath.Path,
   """One row per (run, conditioner) — what `results.csv` holds.
 
   Columns: env, algo, expertise, param_count, conditioner (NaN but for RCI),
-  steps, return_mean (over seeds and episodes), return_std (over the seeds'
-  mean returns), num_seeds, best_expert_value, run_id, num_policies (P as
-  requested), return_ci_low, return_ci_high (95% CI of the mean over seeds of
-  their mean returns), passes. Sorted by env, algo, expertise, P, param_count,
+  steps, return_mean (over seeds and episodes, in the unit of the policies'
+  values), return_std (over the seeds' mean returns), num_seeds,
+  best_expert_value, run_id, num_policies (P as requested), return_ci_low,
+  return_ci_high (95% CI of the mean over seeds of their mean returns), passes,
+  value_unit ("raw", or "clipped" on Atari), raw_return_mean (the env's rewards
+  summed: Atari's game score). Sorted by env, algo, expertise, P, param_count,
   conditioner.
   """
   rows = []
   for d in _run_dirs(workdir, run_ids):
     r = runs.read_result(d)
     for c, prefix in _evaluations(r):
-      seeds = _seed_returns(r["eval"], prefix)
+      seeds = _seed_returns(r["eval"], prefix, _value_key(r))
       low, high = intervals.mean_ci(seeds)
       rows.append(dict(env=r["env"], algo=r["algo"], expertise=r["expertise"],
                        param_count=r["param_count"], conditioner=np.nan if c is None else c,
@@ -147,10 +160,12 @@ def summary_table(workdir: str | epath.Path,
                        return_std=float(seeds.std()), num_seeds=len(seeds),
                        best_expert_value=r["best_expert_value"], run_id=r["run_id"],
                        num_policies=r["config"]["num_policies"], return_ci_low=low,
-                       return_ci_high=high, passes=_passes(r)))
+                       return_ci_high=high, passes=_passes(r),
+                       value_unit=r.get("value_unit", "raw"),
+                       raw_return_mean=float(_seed_returns(r["eval"], prefix).mean())))
   columns = ["env", "algo", "expertise", "param_count", "conditioner", "steps", "return_mean",
              "return_std", "num_seeds", "best_expert_value", "run_id", "num_policies",
-             "return_ci_low", "return_ci_high", "passes"]
+             "return_ci_low", "return_ci_high", "passes", "value_unit", "raw_return_mean"]
   return pd.DataFrame(rows, columns=columns).sort_values(
       ["env", "algo", "expertise", "num_policies", "param_count", "conditioner"],
       ignore_index=True)
@@ -184,7 +199,7 @@ def curves_table(workdir: str | epath.Path,
     for line in log.read_text().splitlines() if log.exists() else ():
       ev = json.loads(line)
       for c, prefix in _evaluations(r):
-        for seed, ret in enumerate(_seed_returns(ev, prefix)):
+        for seed, ret in enumerate(_seed_returns(ev, prefix, _value_key(r))):
           rows.append(dict(run_id=r["run_id"], env=r["env"], algo=r["algo"],
                            expertise=r["expertise"], param_count=r["param_count"],
                            conditioner=np.nan if c is None else c,

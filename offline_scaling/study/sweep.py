@@ -237,8 +237,10 @@ def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
     elif result is None:
       log(f"{head}: running in another process, skipped")
     else:
+      clipped = result.get("value_unit") == "clipped"
+      unit = f", clipped; game score {result['eval_raw_return']:.1f}" if clipped else ""
       log(f"{head}: return {result['eval_return']:.1f} (best expert "
-          f"{result['best_expert_value']:.1f}) at {time.perf_counter() - t0:.0f}s")
+          f"{result['best_expert_value']:.1f}{unit}) at {time.perf_counter() - t0:.0f}s")
 
   if workers == 1:
     for k, (p, args) in enumerate(jobs.values(), 1):

@@ -148,7 +148,9 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, progress: 
       `offline_run.run`).
 
   Returns:
-    The result record (see `offline_run.run`); returns are in game score units.
+    The result record (see `offline_run.run`): `eval_return` in clipped units,
+    as the policies' values (DQN Replay logged clipped rewards), and
+    `eval_raw_return`, the game score.
   """
   validate(config)
   config.stream.algo = config.algo
@@ -165,7 +167,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, progress: 
 
   def play(agent, params, act_kwargs, seed):
     return evaluation.evaluate_seeds(agent.act, params, config.env, config.train.num_seeds,
-                                     config.eval_episodes, seed=seed,
+                                     config.eval_episodes, seed=seed, clipped=True,
                                      make_envs=lambda *a, **k: make_vector_env(
                                          *a, **k, make=make_stacked_atari_env),
                                      **act_kwargs)
@@ -174,4 +176,4 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, progress: 
   return offline_run.run(config, workdir, domain="atari", algo=config.algo, source=source,
                          build_agent=build_agent, play=play, progress=progress,
                          deterministic_eval=config.agent.get("eval_deterministic", False),
-                         run_id=run_id)
+                         run_id=run_id, value_unit="clipped")

@@ -24,8 +24,11 @@ def _batched_policy(act: Callable, act_kwargs: tuple) -> Callable:
 
 def evaluate_seeds(act: Callable, params, env_name: str, num_seeds: int, episodes: int,
                    seed: int, make_envs: Callable[..., gym.vector.VectorEnv] = make_vector_env,
-                   **act_kwargs) -> np.ndarray:
-  """Undiscounted returns [num_seeds, episodes] of the stacked policies `params`.
+                   clipped: bool = False, **act_kwargs) -> dict[str, np.ndarray]:
+  """Undiscounted returns [num_seeds, episodes] of the stacked policies `params`:
+  {"returns": the env's rewards summed} and, with `clipped`, {"clipped_returns":
+  each reward clipped to [−1, 1] first}, the unit of DQN Replay's values
+  (Dopamine logged clipped rewards), from the same episodes.
 
   Seed s's policy (params[s]) plays `episodes` episodes, each in its own copy of
   the env; all copies step together, and one jitted call picks every action.
@@ -43,24 +46,28 @@ def evaluate_seeds(act: Callable, params, env_name: str, num_seeds: int, episode
   share = -(-episodes // count)
   lo, hi = min(index * share, episodes), min((index + 1) * share, episodes)
   mine = (_play(act, params, env_name, num_seeds, lo, hi, seed, make_envs, act_kwargs)
-          if hi > lo else np.zeros((num_seeds, 0)))
-  if count == 1:
-    return mine
-  padded = np.full((num_seeds, share), np.nan, np.float32)
-  padded[:, :hi - lo] = mine
-  gathered = multihost_utils.process_allgather(padded)            # [count, S, share]
-  return np.concatenate(list(gathered), axis=1)[:, :episodes]
+          if hi > lo else np.zeros((2, num_seeds, 0)))
+  if count > 1:
+    padded = np.full((2, num_seeds, share), np.nan, np.float32)
+    padded[:, :, :hi - lo] = mine
+    gathered = multihost_utils.process_allgather(padded)          # [count, 2, S, share]
+    mine = np.concatenate(list(gathered), axis=2)[:, :, :episodes]
+  out = dict(returns=mine[0])
+  if clipped:
+    out["clipped_returns"] = mine[1]
+  return out
 
 
 def _play(act, params, env_name, num_seeds, lo, hi, seed, make_envs, act_kwargs) -> np.ndarray:
-  """Returns [num_seeds, hi − lo] of episodes lo … hi − 1 of every seed."""
+  """Returns [2, num_seeds, hi − lo]: the returns, then the clipped returns, of
+  episodes lo … hi − 1 of every seed."""
   episodes = hi - lo
   n = episodes * num_seeds
   first = seed + lo * num_seeds   # copy i plays episode lo + i // S of seed i % S
   envs = make_envs(env_name, n, seed=first)
   obs, _ = envs.reset(seed=first)
   policy = _batched_policy(act, tuple(sorted(act_kwargs.items())))
-  returns = np.zeros(n)
+  returns, clipped = np.zeros(n), np.zeros(n)
   running = np.ones(n, bool)
   rng = jax.random.PRNGKey(seed)
   while running.any():
@@ -70,6 +77,7 @@ def _play(act, params, env_name, num_seeds, lo, hi, seed, make_envs, act_kwargs)
     actions = np.asarray(policy(params, by_seed, keys)).T.reshape(n)
     obs, reward, terminated, truncated, _ = envs.step(actions)
     returns += reward * running
+    clipped += np.clip(reward, -1.0, 1.0) * running
     running &= ~(terminated | truncated)
   envs.close()
-  return returns.reshape(episodes, num_seeds).T
+  return np.stack([returns, clipped]).reshape(2, episodes, num_seeds).transpose(0, 2, 1)

@@ -23,8 +23,9 @@ from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets.sizing import tree_param_count
 from offline_scaling.train import checkpoints, distributed, loop, runs
 
-# (agent, params stacked over seeds, act kwargs, eval seed) -> returns [num_seeds, episodes]
-PlayFn = Callable[[Agent, object, dict, int], np.ndarray]
+# (agent, params stacked over seeds, act kwargs, eval seed) -> {"returns": [num_seeds,
+# episodes], and optionally "clipped_returns" alike} (`evaluation.evaluate_seeds`)
+PlayFn = Callable[[Agent, object, dict, int], dict]
 # Evaluations before the last (the training curves an update budget is chosen
 # on) and replays asked for as tuning play episodes seeded eval_seed +
 # TUNING_SEED_OFFSET + …, disjoint from the final, reported evaluation's
@@ -90,7 +91,8 @@ def check_conditioners(conditioners) -> None:
 
 def make_evaluate(agent: Agent, play: PlayFn, conditioners, deterministic: bool,
                   eval_seed: int, final_step: int | None = None):
-  """evaluate(params, step) -> {returns, return_mean} (per conditioner for RCI).
+  """evaluate(params, step) -> {returns, return_mean} (per conditioner for RCI),
+  and {clipped_returns, clipped_return_mean} where `play` gives clipped returns.
 
   The evaluation at `final_step` (the reported one; None: every evaluation)
   plays the episodes of `eval_seed`; earlier ones play tuning episodes
@@ -103,13 +105,15 @@ def make_evaluate(agent: Agent, play: PlayFn, conditioners, deterministic: bool,
       kwargs = dict(deterministic=deterministic)
       if c is not None:
         kwargs["conditioner"] = float(c)
-      returns = play(agent, params, kwargs, seed)
       prefix = "" if c is None else f"c={c:g}/"
-      out[f"{prefix}returns"] = returns.tolist()
-      out[f"{prefix}return_mean"] = float(returns.mean())
+      for name, returns in play(agent, params, kwargs, seed).items():   # "[clipped_]returns"
+        out[f"{prefix}{name}"] = returns.tolist()
+        out[f"{prefix}{name[:-1]}_mean"] = float(returns.mean())
     if conditioners[0] is not None:  # RCI's headline: c = 1 if asked for, else the first
       c = 1.0 if 1.0 in conditioners else conditioners[0]
-      out["return_mean"] = out[f"c={c:g}/return_mean"]
+      for key in ("return_mean", "clipped_return_mean"):
+        if f"c={c:g}/{key}" in out:
+          out[key] = out[f"c={c:g}/{key}"]
     return out
   return evaluate
 
@@ -117,7 +121,7 @@ def make_evaluate(agent: Agent, play: PlayFn, conditioners, deterministic: bool,
 def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain: str,
         algo: str, source: EpisodeSource, build_agent: Callable[[pipeline.DatasetStats], Agent],
         play: PlayFn, deterministic_eval: bool = False, progress: bool = True,
-        run_id: str | None = None) -> dict:
+        run_id: str | None = None, value_unit: str = "raw") -> dict:
   """Trains and evaluates one configuration; returns its result record.
 
   A run that already finished returns its stored result; a killed one resumes.
@@ -139,13 +143,18 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
     progress: show a progress bar.
     run_id: the run's directory name; default: the hash of the filled-in config
       (a sweep passes its point's id, which does not depend on where the data lie).
+    value_unit: the unit of the source's returns and policy values: "raw" (the
+      env's rewards summed) or "clipped" (each reward clipped to [−1, 1], as
+      DQN Replay logged them; `play` must then give clipped returns too).
 
   Returns:
     The result record, as written to `result.json`: run id, config, selection,
     dataset statistics, parameter count, steps, samples seen (per seed),
     distinct transitions and passes (samples seen ÷ distinct transitions: ≤ 1
-    is the paper's regime), evaluation returns (per seed and conditioner) and
-    the best expert's value.
+    is the paper's regime), evaluation returns (per seed and conditioner), the
+    best expert's value, `value_unit`, `eval_return` (the final evaluation's
+    mean in that unit, the one to compare with the best expert's value) and
+    `eval_raw_return` (the env's rewards summed: on Atari the game score).
   """
   config.stream.algo = algo
   config.stream.batch_size = loop.stream_batch_size(config.train)
@@ -191,7 +200,10 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
                 steps=summary["steps"], samples_seen=summary["samples_seen"],
                 data_exhausted=summary["data_exhausted"], distinct_transitions=distinct,
                 passes=summary["samples_seen"] / distinct, eval=summary["eval"],
-                eval_return=summary["eval"].get("return_mean"),
+                value_unit=value_unit,
+                eval_return=summary["eval"].get("clipped_return_mean" if value_unit == "clipped"
+                                                else "return_mean"),
+                eval_raw_return=summary["eval"].get("return_mean"),
                 selection=selection.to_dict(), dataset=stats.to_dict(),
                 best_expert_value=selection.best_value)
   if distributed.is_primary():

@@ -57,7 +57,8 @@ def test_reader_gives_back_the_written_episodes_field_by_field(written):
       expected_discounts = np.ones(w.length, np.float32)
       expected_discounts[-1] = 0.0 if w.terminated else 1.0
       np.testing.assert_array_equal(r["discounts"], expected_discounts)
-      assert r["episode_return"] == pytest.approx(w.episode_return)  # unclipped
+      # clipped, the unit of DQN Replay's returns (the game score was 5s and 30s)
+      assert r["episode_return"] == pytest.approx(np.clip(w.rewards, -1, 1).sum())
 
 
 def test_policy_table_matches_the_episodes(written):
@@ -69,8 +70,9 @@ def test_policy_table_matches_the_episodes(written):
     mine = episodes[p.seed, p.checkpoint_step]
     assert p.env == GAME and p.policy_id == f"{GAME}/run_{p.seed}/ckpt_{p.checkpoint_step}"
     assert p.num_episodes == len(mine) and p.num_steps == sum(e.length for e in mine)
-    assert p.value == pytest.approx(np.mean([e.episode_return for e in mine]))
-    assert p.std == pytest.approx(np.std([e.episode_return for e in mine]), abs=1e-4)
+    clipped = [np.clip(e.rewards, -1, 1).sum() for e in mine]
+    assert p.value == pytest.approx(np.mean(clipped))
+    assert p.std == pytest.approx(np.std(clipped), abs=1e-4)
     assert (out / p.shard).exists() and p.shard.startswith(f"{GAME}/run_{p.seed}-")
   subset = RLUAtariSource(out, GAME, runs=[2], checkpoints=[1, 2]).policies()
   assert [p.policy_id for p in subset] == [f"{GAME}/run_2/ckpt_1", f"{GAME}/run_2/ckpt_2"]
@@ -172,7 +174,7 @@ def test_a_file_in_the_public_spec_is_read_with_its_alignment(public_file):
   (record,) = source.policies()
   assert record.policy_id == "Pong/run_3/ckpt_7" and record.shard == "Pong/run_3-00007-of-00050"
   assert record.num_episodes == 3 and record.num_steps == 5 + 4 + 39
-  assert record.value == pytest.approx(np.mean([np.sum(e[2]) for e in episodes]))
+  assert record.value == pytest.approx(np.mean([np.clip(e[2], -1, 1).sum() for e in episodes]))
   read = _episodes(source, ["Pong/run_3/ckpt_7"])
   for i, (r, (frames, actions, unclipped, discounts)) in enumerate(zip(read, episodes)):
     L = len(actions) - 1
@@ -181,7 +183,7 @@ def test_a_file_in_the_public_spec_is_read_with_its_alignment(public_file):
     np.testing.assert_array_equal(r["actions"], actions[:L])
     np.testing.assert_array_equal(r["rewards"], np.clip(unclipped, -1, 1)[:L])
     np.testing.assert_array_equal(r["discounts"], discounts[1:])
-    assert r["episode_return"] == pytest.approx(np.sum(unclipped))
+    assert r["episode_return"] == pytest.approx(np.clip(unclipped, -1, 1).sum())
   assert read[0]["discounts"][-1] == 0.0 and read[1]["discounts"][-1] == 1.0
 
 
@@ -241,3 +243,22 @@ def test_missing_files_and_unknown_policies(public_file, tmp_path):
     RLUAtariSource(path.parent.parent, "pong", runs=[1, 3]).policies()
   with pytest.raises(OfflineScalingError, match=r"'Pong/run_3/ckpt_8'\] are not among"):
     RLUAtariSource(path.parent.parent, "pong", runs=[3]).episodes(["Pong/run_3/ckpt_8"])
+
+
+def test_a_table_cached_before_values_were_clipped_is_computed_again(written, tmp_path):
+  """Version 1 tables held the game score on generated files; they are stale now."""
+  import json
+  import shutil
+  out, episodes = written
+  copy = tmp_path / "rlu"
+  shutil.copytree(out, copy)
+  fresh = RLUAtariSource(copy, GAME, runs=[1]).policies()
+  (cache,) = copy.glob(f"{GAME}/run_1.policy_table.json")
+  old = json.loads(cache.read_text())
+  assert old["version"] == rlu_atari.TABLE_VERSION
+  old["version"] = 1
+  for row in old["policies"]:
+    row["value"] = 1e6
+  cache.write_text(json.dumps(old))
+  assert [p.value for p in RLUAtariSource(copy, GAME, runs=[1]).policies()] == [
+      p.value for p in fresh]

@@ -101,7 +101,8 @@ def test_summary_table_is_one_row_per_run_and_conditioner(store):
   assert list(table.columns) == ["env", "algo", "expertise", "param_count", "conditioner",
                                  "steps", "return_mean", "return_std", "num_seeds",
                                  "best_expert_value", "run_id", "num_policies",
-                                 "return_ci_low", "return_ci_high", "passes"]
+                                 "return_ci_low", "return_ci_high", "passes", "value_unit",
+                                 "raw_return_mean"]
   assert (table.num_policies == 100).all()
   assert len(table) == len(LEVELS) * len(SIZES) * (1 + len(CONDITIONERS))
   assert table[table.algo == "rfi"].conditioner.isna().all()
