@@ -11,7 +11,7 @@ data, one process measures:
   convs     ms per update of each Nature CNN convolution (forward; forward and
             gradients: the kernel's, and the input's but for the first layer,
             whose input is data), by XLA's convolution and by the same as a
-            matrix product of patches (`conv_as_matmul`), at 3·B images (the
+            matrix product of patches (`patch_conv`), at 3·B images (the
             3 forward passes of an update)
   parts     ms per update of each piece, jitted alone on one batch kept on the
             device: the torso's forward (on obs), the network's (torso + C51
@@ -41,12 +41,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
-from jax import lax
 from etils import epath
 
 from benchmarks.common import ATARI_ACTIONS, ATARI_OBS, machine, matmul_peak_gflops, quiet
 from offline_scaling.agents import cql
 from offline_scaling.data import pipeline
+from offline_scaling.nets.conv import patch_conv
 from offline_scaling.train import atari_run, loop
 
 flags.DEFINE_string("torso", "nature", "'nature' or an Impala width multiplier")
@@ -96,34 +96,6 @@ def median_rate(fn: Callable[[], object]) -> float:
   return float(np.median([per_call_rate(fn, calls) for _ in range(F.repeats)]))
 
 
-def conv_as_matmul(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
-                   dimension_numbers=None, feature_group_count=1, precision=None):
-  """`lax.conv_general_dilated` of images [B, H, W, C] by kernels [kh, kw, C, O]
-  (flax's layout) as patches [B, H', W', kh·kw·C] times kernel [kh·kw·C, O].
-
-  Args are those of `lax.conv_general_dilated` as `nn.Conv` passes them;
-  dilations and feature groups are not supported (the torsos use none).
-  Returns [B, H', W', O].
-  """
-  if any(d not in (None, 1) for d in (*(lhs_dilation or ()), *(rhs_dilation or ()))) or (
-      feature_group_count != 1):
-    raise NotImplementedError("conv_as_matmul: no dilation or feature groups")
-  del dimension_numbers  # flax's NHWC / HWIO
-  kh, kw, c, o = rhs.shape
-  sh, sw = window_strides
-  if isinstance(padding, str):
-    padding = lax.padtype_to_pads(lhs.shape[1:3], (kh, kw), window_strides, padding)
-  x = jnp.pad(lhs, ((0, 0), tuple(padding[0]), tuple(padding[1]), (0, 0)))
-  b, h, w, _ = x.shape
-  ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
-  # Patch element (i, j, c) is x[b, i + sh·y, j + sw·x, c]: the kernel's row-major order.
-  patches = jnp.concatenate(
-      [lax.slice(x, (0, i, j, 0), (b, i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1, c),
-                 (1, sh, sw, 1)) for i in range(kh) for j in range(kw)], -1)
-  return lax.dot_general(patches, rhs.reshape(kh * kw * c, o), (((3,), (0,)), ((), ())),
-                         precision=precision)
-
-
 NATURE_CONVS = (((84, 84, 4), 8, 4, 32), ((20, 20, 32), 4, 2, 64), ((9, 9, 64), 3, 1, 64))
 
 
@@ -133,7 +105,7 @@ def convs(images: int) -> dict[str, dict[str, float]]:
   for layer, (shape, k, s, o) in enumerate(NATURE_CONVS):
     x = jax.random.normal(jax.random.PRNGKey(0), (images, *shape))
     w = jax.random.normal(jax.random.PRNGKey(1), (k, k, shape[-1], o)) * 0.05
-    for name, fn in (("xla", jax.lax.conv_general_dilated), ("matmul", conv_as_matmul)):
+    for name, fn in (("xla", jax.lax.conv_general_dilated), ("matmul", patch_conv)):
       conv = lambda x, w, fn=fn: fn(x, w, (s, s), "VALID", dimension_numbers=("NHWC", "HWIO",
                                                                                 "NHWC"))
       forward = jax.jit(conv)

@@ -70,6 +70,52 @@ def make_update(loss: Callable, optimizer: optax.GradientTransformation
   return update
 
 
+@flax.struct.dataclass
+class TargetTrainState:
+  """Learner state of a value-based agent with a target network (CQL, DQN):
+  online and target params, optimizer state, updates done, rng."""
+  params: Any
+  target_params: Any
+  opt_state: Any
+  step: jnp.ndarray
+  rng: jax.Array
+
+
+def make_target_init(net_init: Callable[[jax.Array], Any],
+                     optimizer: optax.GradientTransformation
+                     ) -> Callable[[jax.Array], TargetTrainState]:
+  """init(rng): params from `net_init`, the target a copy of them, step 0."""
+  def init(rng):
+    rng, key = jax.random.split(rng)
+    params = net_init(key)
+    # A copy: donating a state whose two trees share buffers would fail.
+    return TargetTrainState(params=params, target_params=jax.tree.map(jnp.copy, params),
+                            opt_state=optimizer.init(params),
+                            step=jnp.zeros((), jnp.int32), rng=rng)
+  return init
+
+
+def make_target_update(loss: Callable, optimizer: optax.GradientTransformation,
+                       target_update_period: int
+                       ) -> Callable[[TargetTrainState, dict], tuple[TargetTrainState, dict]]:
+  """update(state, batch): one gradient step of `loss(params, batch, rng,
+  target_params)`, then the target becomes a copy of the params every
+  `target_update_period` updates (`optax.periodic_update`); metrics include 'loss'."""
+  def update(state, batch):
+    rng, key = jax.random.split(state.rng)
+    grad_fn = jax.value_and_grad(lambda p: loss(p, batch, key, state.target_params),
+                                 has_aux=True)
+    (value, metrics), grads = grad_fn(state.params)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    step = state.step + 1
+    target = optax.periodic_update(params, state.target_params, step, target_update_period)
+    metrics = dict(metrics, loss=value, grad_norm=optax.global_norm(grads))
+    return TargetTrainState(params=params, target_params=target, opt_state=opt_state,
+                            step=step, rng=rng), metrics
+  return update
+
+
 def validate_settings(config, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = (),
                       counts: tuple[str, ...] = (), unit: tuple[str, ...] = (),
                       widths: tuple[str, ...] = ()) -> None:

@@ -32,10 +32,8 @@ the `q_data` metric) are in scaled units: divide by c for return units.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import flax.linen as nn
-import flax.struct
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -43,7 +41,8 @@ import numpy as np
 import optax
 import rlax
 
-from offline_scaling.agents.base import Agent, validate_settings
+from offline_scaling.agents.base import (Agent, make_target_init, make_target_update,
+                                         validate_settings)
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets import MLP
 from offline_scaling.nets.heads import DuelingC51Head
@@ -95,16 +94,6 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
           and config.v_min < config.v_max):
     raise OfflineScalingError(
         f"agent settings v_min={config.v_min}, v_max={config.v_max} must be finite, v_min < v_max")
-
-
-@flax.struct.dataclass
-class CQLState:
-  """Online and target params, optimizer state, update count, rng."""
-  params: Any
-  target_params: Any
-  opt_state: Any
-  step: jnp.ndarray
-  rng: jax.Array
 
 
 class C51Network(nn.Module):
@@ -217,13 +206,8 @@ def make_agent(torso: nn.Module, obs_shape: tuple[int, ...], num_actions: int,
   atoms = support(config)
   optimizer = optax.adam(config.learning_rate, eps=config.adam_eps)
 
-  def init(rng):
-    rng, key = jax.random.split(rng)
-    params = net.init(key, jnp.zeros((1, *obs_shape), obs_dtype))
-    # A copy: donating a state whose two trees share buffers would fail.
-    return CQLState(params=params, target_params=jax.tree.map(jnp.copy, params),
-                    opt_state=optimizer.init(params),
-                    step=jnp.zeros((), jnp.int32), rng=rng)
+  init = make_target_init(lambda key: net.init(key, jnp.zeros((1, *obs_shape), obs_dtype)),
+                          optimizer)
 
   def loss(params, batch, rng, target_params=None):
     del rng
@@ -240,19 +224,7 @@ def make_agent(torso: nn.Module, obs_shape: tuple[int, ...], num_actions: int,
     return total, dict(td_loss=td.mean(), cql_penalty=penalty.mean(),
                        q_data=jnp.take_along_axis(q, batch["action"][:, None], -1).mean())
 
-  def update(state, batch):
-    rng, key = jax.random.split(state.rng)
-    grad_fn = jax.value_and_grad(lambda p: loss(p, batch, key, state.target_params),
-                                 has_aux=True)
-    (value, metrics), grads = grad_fn(state.params)
-    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    step = state.step + 1
-    target = optax.periodic_update(params, state.target_params, step,
-                                   config.target_update_period)
-    metrics = dict(metrics, loss=value, grad_norm=optax.global_norm(grads))
-    return CQLState(params=params, target_params=target, opt_state=opt_state, step=step,
-                    rng=rng), metrics
+  update = make_target_update(loss, optimizer, config.target_update_period)
 
   def act(params, obs, rng, epsilon: float = config.epsilon_eval, deterministic: bool = False):
     """ε-greedy on Q (greedy when deterministic); obs [N, *obs_shape] -> [N]."""

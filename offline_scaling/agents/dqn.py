@@ -36,18 +36,17 @@ on, one update per 4 agent steps, and rewards clipped to [−1, 1].
 
 from __future__ import annotations
 
-from typing import Any
 
 import distrax
 import flax.linen as nn
-import flax.struct
 import jax
 import jax.numpy as jnp
 import ml_collections
 import optax
 import rlax
 
-from offline_scaling.agents.base import Agent, validate_settings
+from offline_scaling.agents.base import (Agent, make_target_init, make_target_update,
+                                         validate_settings)
 from offline_scaling.errors import OfflineScalingError
 
 LOSSES = ("huber", "mse")
@@ -98,16 +97,6 @@ def epsilon(step, config: ml_collections.ConfigDict):
                                transition_begin=config.epsilon_warmup_steps)(step)
 
 
-@flax.struct.dataclass
-class DQNState:
-  """Online and target params, optimizer state, update count, rng."""
-  params: Any
-  target_params: Any
-  opt_state: Any
-  step: jnp.ndarray
-  rng: jax.Array
-
-
 class QNetwork(nn.Module):
   """torso(obs) -> Q values [B, A] (float32), a linear head on the features.
 
@@ -152,7 +141,7 @@ def make_agent(torso: nn.Module, obs_shape: tuple[int, ...], num_actions: int,
     obs_dtype: the observations' dtype.
 
   Returns:
-    An `Agent`: init(rng) -> DQNState; loss(params, batch, rng, target_params=None)
+    An `Agent`: init(rng) -> TargetTrainState; loss(params, batch, rng, target_params=None)
     -> (loss, metrics), the target net being the online one when not given;
     update(state, batch) -> (state, metrics); act(params, obs [N, *obs_shape],
     rng, epsilon=config.epsilon_eval, deterministic=False) -> actions [N] int32.
@@ -165,12 +154,8 @@ def make_agent(torso: nn.Module, obs_shape: tuple[int, ...], num_actions: int,
   per_example = ((lambda td: rlax.huber_loss(td, 1.0)) if config.loss == "huber"
                  else optax.squared_error)
 
-  def init(rng):
-    rng, key = jax.random.split(rng)
-    params = net.init(key, jnp.zeros((1, *obs_shape), obs_dtype))
-    # A copy: donating a state whose two trees share buffers would fail.
-    return DQNState(params=params, target_params=jax.tree.map(jnp.copy, params),
-                    opt_state=optimizer.init(params), step=jnp.zeros((), jnp.int32), rng=rng)
+  init = make_target_init(lambda key: net.init(key, jnp.zeros((1, *obs_shape), obs_dtype)),
+                          optimizer)
 
   def loss(params, batch, rng, target_params=None):
     del rng
@@ -183,19 +168,7 @@ def make_agent(torso: nn.Module, obs_shape: tuple[int, ...], num_actions: int,
         td_abs=jnp.abs(td).mean(),
         q_data=jnp.take_along_axis(q, batch["action"][:, None], -1).mean())
 
-  def update(state, batch):
-    rng, key = jax.random.split(state.rng)
-    grad_fn = jax.value_and_grad(lambda p: loss(p, batch, key, state.target_params),
-                                 has_aux=True)
-    (value, metrics), grads = grad_fn(state.params)
-    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    step = state.step + 1
-    target = optax.periodic_update(params, state.target_params, step,
-                                   config.target_update_period)
-    metrics = dict(metrics, loss=value, grad_norm=optax.global_norm(grads))
-    return DQNState(params=params, target_params=target, opt_state=opt_state, step=step,
-                    rng=rng), metrics
+  update = make_target_update(loss, optimizer, config.target_update_period)
 
   def act(params, obs, rng, epsilon=config.epsilon_eval, deterministic: bool = False):
     """ε-greedy on Q (ties split at random; greedy when deterministic): [N] int32."""
