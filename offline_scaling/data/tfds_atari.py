@@ -7,13 +7,15 @@ episode of N entries into N RLDS steps; the last step holds only the final
 observation, and `discount` is already shifted to follow the action (see
 `rlu_atari` for the evidence). Its `reward` is the raw `unclipped_rewards`
 (which tfds notes are clipped in the public data) and `episode_return` the raw
-`episode_return`. The common dict of an episode of L = N - 1 transitions:
+`episode_return`. Returns here are clipped, as every Atari source's are
+(`rlu_atari`: DQN Replay's unit), so they are summed from the clipped
+rewards. The common dict of an episode of L = N - 1 transitions:
 
     observations   = steps/observation[..., 0]      # [L+1, 84, 84] uint8
     actions        = steps/action[:L]               # int32 [L]
     rewards        = clip(steps/reward[:L], -1, 1)  # float32 [L]
     discounts      = steps/discount[:L]             # float32 [L]
-    episode_return = episode_return                 # float32 []
+    episode_return = Σ rewards                      # float32 []
 
 which is exactly what `rlu_atari` gives for the same raw files.
 """
@@ -66,13 +68,21 @@ def rlds_to_episode(episode: dict, policy: tf.Tensor, episode_index: tf.Tensor) 
   steps = episode["steps"]  # a dataset of the episode's steps, each frame decoded from PNG
   steps = steps.batch(steps.cardinality()).get_single_element()
   length = tf.shape(steps["action"])[0] - 1
+  rewards = tf.clip_by_value(steps["reward"][:length], -1.0, 1.0)
   return dict(observations=steps["observation"][..., 0],
               actions=tf.cast(steps["action"][:length], tf.int32),
-              rewards=tf.clip_by_value(steps["reward"][:length], -1.0, 1.0),
+              rewards=rewards,
               discounts=steps["discount"][:length],
-              episode_return=episode["episode_return"],
+              episode_return=tf.reduce_sum(rewards),
               policy_id=policy,
               episode_index=episode_index)
+
+
+def clipped_return(steps: tf.data.Dataset) -> tf.Tensor:
+  """Σ of an episode's step rewards clipped to [−1, 1] (its last step's reward
+  is padding, 0); float32 []."""
+  return steps.reduce(tf.constant(0.0), lambda total, s: total + tf.clip_by_value(
+      s["reward"], -1.0, 1.0))
 
 
 class TfdsAtariSource:
@@ -126,7 +136,7 @@ class TfdsAtariSource:
         # Frames stay PNG bytes: only returns and step counts are needed.
         ds = builder.as_dataset(split=split, shuffle_files=False,
                                 decoders={"steps": {"observation": tfds.decode.SkipDecoding()}})
-        ds = ds.map(lambda e: (e["episode_return"], e["steps"].cardinality() - 1))
+        ds = ds.map(lambda e: (clipped_return(e["steps"]), e["steps"].cardinality() - 1))
         summary = list(ds.as_numpy_iterator())
         if not summary:
           raise OfflineScalingError(f"split '{split}' of '{builder.data_path}' has no episodes")

@@ -69,8 +69,11 @@ def test_rlu_reader_matches_the_raw_records(generated):
       np.testing.assert_array_equal(r["actions"], values("actions", "int64_list")[:-1])
       np.testing.assert_array_equal(r["rewards"], values("clipped_rewards", "float_list")[:-1])
       np.testing.assert_array_equal(r["discounts"], values("discounts", "float_list")[1:])
-      assert r["episode_return"] == values("episode_return", "float_list")[0]
-      assert r["episode_return"] == pytest.approx(values("unclipped_rewards", "float_list").sum())
+      # returns in DQN Replay's clipped unit; the file also holds the game score
+      assert r["episode_return"] == values("clipped_episode_return", "float_list")[0]
+      assert r["episode_return"] == pytest.approx(values("clipped_rewards", "float_list").sum())
+      assert values("episode_return", "float_list")[0] == pytest.approx(
+          values("unclipped_rewards", "float_list").sum())
 
 
 def test_policy_values_match_the_episodes_and_improve(generated):
