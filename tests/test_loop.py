@@ -15,6 +15,7 @@ from conftest import REPO
 from offline_scaling.agents import imitation
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.train import checkpoints, loop
+from memory_stream import MemoryStream
 from synthetic import make_source
 
 
@@ -127,31 +128,12 @@ def test_initialising_many_seeds_never_hangs(tmp_path):
   assert proc.returncode == 0 and "done" in proc.stdout, proc.stderr[-2000:]
 
 
-class ListStream:
-  """An in-memory one-pass stream: `n` batches of [S, K × B] transitions, then none."""
-
-  def __init__(self, n, seeds, per_call, obs_dim=4):
-    rng = np.random.default_rng(0)
-    self.batches = [dict(obs=rng.normal(size=(seeds, per_call, obs_dim)).astype(np.float32),
-                         action=rng.integers(0, 2, (seeds, per_call)).astype(np.int32))
-                    for _ in range(n)]
-    self.pos = 0
-
-  def __next__(self):
-    if self.pos == len(self.batches):
-      raise StopIteration
-    self.pos += 1
-    return self.batches[self.pos - 1]
-
-  def save(self, prefix):
-    os.makedirs(os.path.dirname(prefix), exist_ok=True)
-    with open(prefix, "w") as f:
-      f.write(str(self.pos))
-    return prefix
-
-  def restore(self, prefix):
-    with open(prefix) as f:
-      self.pos = int(f.read())
+def _stream(n, seeds, per_call, obs_dim=4):
+  """A one-pass stream of `n` batches of [S, K × B] transitions, then none."""
+  rng = np.random.default_rng(0)
+  return MemoryStream([dict(obs=rng.normal(size=(seeds, per_call, obs_dim)).astype(np.float32),
+                            action=rng.integers(0, 2, (seeds, per_call)).astype(np.int32))
+                       for _ in range(n)])
 
 
 def _small_trainer(run_dir, evals):
@@ -171,7 +153,7 @@ def _small_trainer(run_dir, evals):
 
 def test_a_stream_that_ends_between_evaluations_is_evaluated_and_kept_at_its_end(tmp_path):
   evals = []
-  _, summary = _small_trainer(tmp_path, evals).train(ListStream(7, 2, 16), progress=False)
+  _, summary = _small_trainer(tmp_path, evals).train(_stream(7, 2, 16), progress=False)
   assert summary["data_exhausted"] and summary["steps"] == 14
   assert evals == [10, 14] and summary["eval"] == dict(return_mean=14.0)
   mgr = checkpoints.manager(tmp_path / "checkpoints")
@@ -179,7 +161,7 @@ def test_a_stream_that_ends_between_evaluations_is_evaluated_and_kept_at_its_end
   mgr.close()
   # Resumed at its end, the run neither trains nor plays again: its logged evaluation stands.
   again = []
-  _, summary = _small_trainer(tmp_path, again).train(ListStream(7, 2, 16), progress=False)
+  _, summary = _small_trainer(tmp_path, again).train(_stream(7, 2, 16), progress=False)
   assert again == [] and summary["eval"] == dict(return_mean=14.0) and summary["steps"] == 14
   steps = [json.loads(l)["step"] for l in (tmp_path / "evals.jsonl").read_text().splitlines()]
   assert steps == [10, 14]
@@ -189,18 +171,18 @@ def test_a_run_resumed_after_its_last_checkpoint_reports_its_final_evaluation(tm
   """Killed between its last checkpoint and its result, a run resumes at its end:
   it returns the evaluation it logged (CI at stop 24 saw `eval_return` None)."""
   evals = []
-  _, done = _small_trainer(tmp_path, evals).train(ListStream(30, 2, 16), progress=False)
+  _, done = _small_trainer(tmp_path, evals).train(_stream(30, 2, 16), progress=False)
   assert evals == [10, 20, 30, 40] and not done["data_exhausted"]
   again = []
-  _, resumed = _small_trainer(tmp_path, again).train(ListStream(30, 2, 16), progress=False)
+  _, resumed = _small_trainer(tmp_path, again).train(_stream(30, 2, 16), progress=False)
   assert again == [] and resumed["eval"] == done["eval"] == dict(return_mean=40.0)
   # With the final evaluation lost too, it plays it again, once.
   (tmp_path / "evals.jsonl").write_text(
       "".join(l + "\n" for l in (tmp_path / "evals.jsonl").read_text().splitlines()[:-1]))
-  _, replayed = _small_trainer(tmp_path, again).train(ListStream(30, 2, 16), progress=False)
+  _, replayed = _small_trainer(tmp_path, again).train(_stream(30, 2, 16), progress=False)
   assert again == [40] and replayed["eval"] == dict(return_mean=40.0)
 
 
 def test_a_stream_too_short_for_one_call_is_refused_in_one_line(tmp_path):
   with pytest.raises(OfflineScalingError, match="ended before the first update"):
-    _small_trainer(tmp_path, []).train(ListStream(0, 2, 16), progress=False)
+    _small_trainer(tmp_path, []).train(_stream(0, 2, 16), progress=False)

@@ -11,7 +11,7 @@ from hidden_packages import hide
 # Trains BC on in-memory batches; run after `hide("tensorflow")`.
 _TRAIN = r"""
 import json
-import pathlib
+import sys
 
 import numpy as np
 
@@ -19,29 +19,8 @@ import offline_scaling.nets  # noqa: F401
 from offline_scaling.agents import imitation
 from offline_scaling.train import loop
 
-
-class Batches:
-  # In-memory batches with the stream interface of `loop.Trainer.train`.
-
-  def __init__(self, batches):
-    self.batches, self.read = batches, 0
-
-  def __iter__(self):
-    return self
-
-  def __next__(self):
-    if self.read == len(self.batches):
-      raise StopIteration
-    self.read += 1
-    return self.batches[self.read - 1]
-
-  def save(self, prefix):
-    pathlib.Path(prefix).parent.mkdir(parents=True, exist_ok=True)
-    pathlib.Path(prefix).write_text(str(self.read))
-    return prefix
-
-  def restore(self, path):
-    self.read = int(pathlib.Path(path).read_text())
+sys.path.insert(0, "tests")
+from memory_stream import MemoryStream  # noqa: E402
 
 
 config = loop.default_config()
@@ -54,7 +33,7 @@ for _ in range(config.steps // config.updates_per_call):
 agent_config = imitation.default_config()
 agent_config.param_count = 2_000
 trainer = loop.Trainer(imitation.make_agent(4, 2, agent_config), config, sys.argv[1])
-state, summary = trainer.train(Batches(batches), progress=False)
+state, summary = trainer.train(MemoryStream(batches), progress=False)
 losses = [json.loads(l)["loss"] for l in open(f"{sys.argv[1]}/metrics.jsonl")]
 print(json.dumps(dict(steps=summary["steps"], first_loss=losses[0], last_loss=losses[-1],
                       tensorflow_loaded="tensorflow" in sys.modules)))

@@ -29,6 +29,7 @@ import ale_py
 import gymnasium as gym
 from gymnasium.wrappers import AtariPreprocessing
 
+from offline_scaling.envs.names import lookup_game
 from offline_scaling.errors import OfflineScalingError
 
 # Short lower-case name -> ALE game id. The study's five games.
@@ -51,11 +52,7 @@ def atari_game_name(name: str) -> str:
   Raises:
     OfflineScalingError: for an unknown name, listing the known ones.
   """
-  key = name.strip().lower().replace("_", "").replace("-", "")
-  if key not in ATARI_GAMES:
-    raise OfflineScalingError(
-        f"unknown Atari game {name!r}; known games: {', '.join(ATARI_GAMES.values())}")
-  return ATARI_GAMES[key]
+  return lookup_game(name, ATARI_GAMES, "Atari")
 
 
 def make_atari_env(game: str, seed: int | None = None, *,

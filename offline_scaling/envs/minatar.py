@@ -36,6 +36,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from offline_scaling.envs.names import lookup_game
 from offline_scaling.errors import OfflineScalingError
 
 # Short lower-case name -> the game's CamelCase name. The study's five games.
@@ -63,11 +64,7 @@ def minatar_game_name(name: str) -> str:
   Raises:
     OfflineScalingError: for an unknown name, listing the known ones.
   """
-  key = name.strip().lower().replace("_", "").replace("-", "")
-  if key not in MINATAR_GAMES:
-    raise OfflineScalingError(
-        f"unknown MinAtar game {name!r}; known games: {', '.join(MINATAR_GAMES.values())}")
-  return MINATAR_GAMES[key]
+  return lookup_game(name, MINATAR_GAMES, "MinAtar")
 
 
 def _minatar():
