@@ -36,7 +36,6 @@ on, one update per 4 agent steps, and rewards clipped to [−1, 1].
 
 from __future__ import annotations
 
-
 import distrax
 import flax.linen as nn
 import jax
