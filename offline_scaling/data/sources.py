@@ -1,7 +1,8 @@
 """Episode sources: where a study's logged experience comes from.
 
 Every source (our PyBullet shards; RL Unplugged Atari raw files, its tfds
-version, Dopamine replay logs) gives the same two things upward:
+version, Dopamine replay logs; our MinAtar DQN replay shards) gives the same
+two things upward:
 
 * `policies()`: the policy table, a list of `PolicyRecord` (value = mean
   undiscounted return of the policy's episodes);
@@ -10,11 +11,11 @@ version, Dopamine replay logs) gives the same two things upward:
 
   | key            | dtype   | shape                 |                                           |
   |----------------|---------|-----------------------|-------------------------------------------|
-  | observations   | float32 / uint8 | [L + 1, *obs_shape] | o_0 … o_L (Atari: single 84×84 frames)  |
+  | observations   | float32 / uint8 | [L + 1, *obs_shape] | o_0 … o_L (Atari: 84×84, MinAtar: 10×10×C frames) |
   | actions        | int32   | [L]                   | a_t                                       |
-  | rewards        | float32 | [L]                   | r_t after a_t (Atari: clipped to [−1, 1]) |
+  | rewards        | float32 | [L]                   | r_t after a_t (Atari, MinAtar: clipped to [−1, 1]) |
   | discounts      | float32 | [L]                   | 0 where a_t led to a terminal state, else 1 |
-  | episode_return | float32 | []                    | undiscounted, unclipped Σ r_t             |
+  | episode_return | float32 | []                    | undiscounted Σ r_t of the rewards above   |
   | policy_id      | string  | []                    |                                           |
   | episode_index  | int32   | []                    | the episode's number among its policy's   |
 
@@ -25,7 +26,8 @@ version, Dopamine replay logs) gives the same two things upward:
   episodes in the order of a dataset of policy indices, each policy's records
   rotated to start at `starts[i]` (`rotated`), parsed once after the
   interleave — the streams' cheap path to the mixture of many policies
-  (`PybulletSource`; the others are mixed from per-policy `episodes`);
+  (`PybulletSource` and its subclass `minatar_replay.MinatarReplaySource`;
+  the others are mixed from per-policy `episodes`);
 * `check_policy(policy_id)`: reads that policy's data in full and raises
   `OfflineScalingError` naming the file (and record, field) if it is bad;
   streams call it to explain a read error raised deep inside tf.data.
@@ -163,7 +165,13 @@ class PybulletSource:
 
   Args:
     root: the collection's output directory (holding `policy_table.json`).
+
+  Attributes:
+    parse: serialised episode -> the common episode dict; a subclass reading
+      another layout of the same shards and table overrides it.
   """
+
+  parse = staticmethod(parse_pybullet_episode)
 
   def __init__(self, root: str | epath.Path):
     self.root = epath.Path(root)
@@ -195,7 +203,7 @@ class PybulletSource:
     files = tf.data.Dataset.from_tensor_slices(self.files(policy_ids))
     ds = files.interleave(tf.data.TFRecordDataset, cycle_length=cycle_length,
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.map(parse_pybullet_episode, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(self.parse, num_parallel_calls=tf.data.AUTOTUNE)
     return keep_episode_ranges(ds, episode_ranges)
 
   def episodes_in_order(self, policy_ids: Sequence[str], order: tf.data.Dataset,
@@ -208,7 +216,7 @@ class PybulletSource:
     records = [rotated(tf.data.TFRecordDataset(f, buffer_size=RECORD_BUFFER), k, repeat)
                for f, k in zip(self.files(policy_ids), starts)]
     return tf.data.Dataset.choose_from_datasets(records, order).map(
-        parse_pybullet_episode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
   def check_policy(self, policy_id: str) -> None:
     """Reads the policy's shard in full (`read_shard` names a bad file and record)."""
