@@ -25,10 +25,10 @@ from offline_scaling.data import atari_generator
 from offline_scaling.data.dopamine_atari import DopamineAtariSource
 from offline_scaling.data.rlu_atari import NUM_RUNS, RLUAtariSource
 from offline_scaling.data.tfds_atari import TfdsAtariSource
-from offline_scaling.envs import atari_game_name, make_stacked_atari_env, make_vector_env
+from offline_scaling.envs import atari_game_name, make_stacked_atari_env
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets.cnn import ImpalaCNN, NatureCNN
-from offline_scaling.train import evaluation, offline_run
+from offline_scaling.train import offline_run
 
 ALGOS = ("cql", "rci")
 SOURCES = ("local", "rlu", "tfds", "dopamine")
@@ -159,18 +159,10 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, progress: 
   obs_shape, num_actions = probe.observation_space.shape, int(probe.action_space.n)
   probe.close()
 
-  def build_agent(stats):
-    if config.algo == "cql":
-      return cql.make_agent(make_torso(config), obs_shape, num_actions, config.agent)
-    return imitation.make_agent(obs_shape, num_actions, config.agent, stats.g_min, stats.g_max,
-                                torso=make_torso(config), obs_dtype=jnp.uint8)
-
-  def play(agent, params, act_kwargs, seed):
-    return evaluation.evaluate_seeds(agent.act, params, config.env, config.train.num_seeds,
-                                     config.eval_episodes, seed=seed, clipped=True,
-                                     make_envs=lambda *a, **k: make_vector_env(
-                                         *a, **k, make=make_stacked_atari_env),
-                                     **act_kwargs)
+  build_agent = offline_run.cnn_agent_builder(config.algo, make_torso(config), obs_shape,
+                                              num_actions, config.agent)
+  play = offline_run.clipped_play(config.env, config.train.num_seeds, config.eval_episodes,
+                                  make_stacked_atari_env)
 
   # CQL acts ε-greedily (ε_eval); RCI samples its categorical policy.
   return offline_run.run(config, workdir, domain="atari", algo=config.algo, source=source,

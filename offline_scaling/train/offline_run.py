@@ -11,17 +11,20 @@ from __future__ import annotations
 from typing import Callable
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from etils import epath
 
+from offline_scaling.agents import cql, imitation
 from offline_scaling.agents.base import Agent
 from offline_scaling.data import pipeline
 from offline_scaling.data.expertise import POSITIONS, RULES, episode_ranges, select_policies
 from offline_scaling.data.sources import EpisodeSource
+from offline_scaling.envs import make_vector_env
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets.sizing import tree_param_count
-from offline_scaling.train import checkpoints, distributed, loop, runs
+from offline_scaling.train import checkpoints, distributed, evaluation, loop, runs
 
 # (agent, params stacked over seeds, act kwargs, eval seed) -> {"returns": [num_seeds,
 # episodes], and optionally "clipped_returns" alike} (`evaluation.evaluate_seeds`)
@@ -116,6 +119,30 @@ def make_evaluate(agent: Agent, play: PlayFn, conditioners, deterministic: bool,
           out[key] = out[f"c={c:g}/{key}"]
     return out
   return evaluate
+
+
+def cnn_agent_builder(algo: str, torso, obs_shape: tuple[int, ...], num_actions: int,
+                      agent_config: ml_collections.ConfigDict
+                      ) -> Callable[[pipeline.DatasetStats], Agent]:
+  """`build_agent` of the frame domains (Atari, MinAtar): CQL on `torso` (C51,
+  dueling), or BC / RCI with `torso` under the policy head (RCI's return
+  modulating its features), on uint8 frames of `obs_shape`."""
+  def build(stats):
+    if algo == "cql":
+      return cql.make_agent(torso, obs_shape, num_actions, agent_config)
+    return imitation.make_agent(obs_shape, num_actions, agent_config, stats.g_min, stats.g_max,
+                                torso=torso, obs_dtype=jnp.uint8)
+  return build
+
+
+def clipped_play(env: str, num_seeds: int, episodes: int, make_env: Callable) -> PlayFn:
+  """`play` of the frame domains: `episodes` per seed of `make_env(env, seed=...)`,
+  returning the game score and the clipped return of the same episodes."""
+  def play(agent, params, act_kwargs, seed):
+    return evaluation.evaluate_seeds(
+        agent.act, params, env, num_seeds, episodes, seed=seed, clipped=True,
+        make_envs=lambda *a, **k: make_vector_env(*a, **k, make=make_env), **act_kwargs)
+  return play
 
 
 def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain: str,
