@@ -16,7 +16,11 @@ SCRIPTS = {"experiments.pybullet_experts": "--checkpoint_every",
            "experiments.pybullet_cql": "--alpha",
            "experiments.atari_cql": "--width_mult",
            "experiments.atari_rci": "--num_episodes",
-           "experiments.atari_generate": "--steps_per_checkpoint"}
+           "experiments.atari_generate": "--steps_per_checkpoint",
+           "experiments.minatar_replay": "--checkpoints",
+           "experiments.minatar_cql": "--width_mult",
+           "experiments.minatar_rci": "--conditioners",
+           "experiments.minatar_bc": "--num_policies"}
 
 
 @pytest.mark.parametrize("module,flag", SCRIPTS.items())
@@ -55,6 +59,15 @@ def test_help(script, module, flag):
     ("experiments.atari_cql", ["--runs=1,9"], "--runs=1,9 must name DQN runs among 1-5"),
     ("experiments.atari_cql", ["--checkpoints=0"], "--checkpoints=0 must be >= 1"),
     ("experiments.atari_rci", ["--conditioners=a,b"], "--conditioners=a,b must be numbers"),
+    ("experiments.minatar_replay", ["--workdir=/tmp/x", "--game=tetris"],
+     "unknown MinAtar game 'tetris'"),
+    ("experiments.minatar_replay", ["--workdir=/tmp/x", "--frames=1001"],
+     "--frames=1001 must be a multiple of --checkpoints=50"),
+    ("experiments.minatar_cql", [], "--data_dir is needed"),
+    ("experiments.minatar_bc", ["--data_dir=/nonexistent"],
+     "python -m experiments.minatar_replay --game=breakout --workdir=/nonexistent"),
+    ("experiments.minatar_rci", ["--data_dir=/x", "--width_mult=0"],
+     "MinAtar CNN width_mult=0.0 must be a number"),
     ("experiments.sweep", ["--workdir=/tmp/x", "--sweep=paper"], "--sweep='paper' is not one of"),
     ("experiments.sweep", ["--workdir=/tmp/x", "--set=run.train.stepz=3"],
      "run.train.stepz is not a field of sweep smoke"),
