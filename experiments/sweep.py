@@ -6,8 +6,9 @@ r"""Runs a named sweep: data stages, then every point not yet done.
     python -m experiments.sweep --sweep=pybullet_paper --workdir=/shared/sweep \
         --stage=train --task_index=$SLURM_ARRAY_TASK_ID --num_tasks=64
 
-Sweeps: pybullet_paper, pybullet_repro, atari_paper, quickstart, smoke, atari_small
-(offline_scaling/study/grid.py). Everything lands under --workdir: zoo/,
+Sweeps: pybullet_paper, pybullet_repro, atari_paper, quickstart, smoke, atari_small,
+minatar_repro, minatar_smoke
+(offline_scaling/study/grid.py). Everything lands under --workdir: zoo/ (MinAtar: replay/),
 episodes/, runs/<point id>/ (one result.json per point). Killed and
 restarted with the same command, a sweep finishes the rest; no point runs
 twice. Every point's run config is built and validated before any stage
@@ -52,7 +53,7 @@ def checked_sweep(name: str, sets: list[str], workdir: str):
   first whose addition gives the message), e.g. "--set expertise=(1.5,):
   --expertise=1.5 must lie in (0, 1]"."""
   config = common.load_sweep(name, sets)
-  data_dir = str(stages.episodes_dir(config, workdir))
+  data_dir = str(stages.data_dir(config, workdir))
   try:
     grid.check_runs(config, data_dir)
   except OfflineScalingError as e:

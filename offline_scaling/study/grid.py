@@ -2,11 +2,11 @@
 
 A sweep is a `ConfigDict`:
 
-* `domain` ('pybullet' | 'atari');
+* `domain` ('pybullet' | 'atari' | 'minatar');
 * the grid's axes (`AXES`), each a tuple: `envs`, `algos`, `expertise`,
   `num_policies` (the numbers of experts P each dataset is sub-sampled to:
   the diversity axis) and `sizes` (parameter counts for PyBullet MLPs, width
-  multipliers for the Atari Impala-CNN). The presets hold one P, e.g.
+  multipliers for the Atari Impala-CNN and the MinAtar CNN). The presets hold one P, e.g.
   `(100,)`; `--set="num_policies=(5, 20, 50, 100)"` makes P vary. On the
   command line a bare value is a one-value axis (`--set=num_policies=50`
   means `(50,)`);
@@ -24,6 +24,9 @@ A sweep is a `ConfigDict`:
   (`study.sizing`); `collect.max_steps_per_policy` (0 = none): a cap on any
   policy's transitions under `one_pass`;
 * Atari data: `data` (source, data_dir, ...; see `train.atari_run`).
+* MinAtar data: `replay` (runs, frames, checkpoints: the online DQN runs the
+  sweep's experts stage logs, `train.online_dqn`) and `data` (num_episodes;
+  data_dir: an existing replay instead, then that stage is skipped).
 
 A point is one (env, algo, expertise, num_policies, size); its id hashes
 everything that decides its result (the point, the run settings, the data
@@ -42,10 +45,12 @@ import numbers
 import ml_collections
 
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.train import atari_run, pybullet_cql, pybullet_imitation, runs
+from offline_scaling.train import (atari_run, minatar_run, online_dqn, pybullet_cql,
+                                   pybullet_imitation, runs)
 
-DOMAINS = ("pybullet", "atari")
-ALGOS = {"pybullet": ("bc", "rfi", "rci", "cql"), "atari": ("cql", "rci")}
+DOMAINS = ("pybullet", "atari", "minatar")
+ALGOS = {"pybullet": ("bc", "rfi", "rci", "cql"), "atari": ("cql", "rci"),
+         "minatar": minatar_run.ALGOS}
 PAPER_CONDITIONERS = (0.5, 0.75, 1.0, 1.25, 1.5)
 # The grid's axes, in the order points are listed (and `Point`'s fields).
 AXES = ("envs", "algos", "expertise", "num_policies", "sizes")
@@ -89,8 +94,11 @@ def _base(domain: str) -> ml_collections.ConfigDict:
                                                checkpoint_every=20_000))
     c.collect = ml_collections.ConfigDict(dict(episodes=10, one_pass=False,
                                                max_steps_per_policy=0))
-  else:
+  elif domain == "atari":
     c.data = ml_collections.ConfigDict(dict(source="rlu", data_dir="", num_episodes=10_000))
+  else:
+    c.replay = ml_collections.ConfigDict(dict(runs=3, frames=5_000_000, checkpoints=50))
+    c.data = ml_collections.ConfigDict(dict(data_dir="", num_episodes=0))
   return c
 
 
@@ -220,7 +228,48 @@ def atari_small() -> ml_collections.ConfigDict:
                 data=dict(source="local", data_dir="", num_episodes=60), num_policies=4)
 
 
-SWEEPS = {f.__name__: f for f in (pybullet_paper, pybullet_repro, atari_paper, quickstart, smoke, atari_small)}
+def _minatar(name, games, expertise, widths, num_seeds, steps, eval_episodes, eval_every,
+             num_policies, replay):
+  c = _base("minatar")
+  c.update(name=name, envs=games, algos=minatar_run.ALGOS, expertise=expertise, sizes=widths,
+           num_seeds=num_seeds, num_policies=(num_policies,))
+  c.run = ml_collections.ConfigDict(dict(
+      eval_episodes=eval_episodes,
+      train=dict(steps=steps, eval_every=eval_every, checkpoint_every=eval_every,
+                 updates_per_call=min(100, eval_every), log_every=eval_every)))
+  c.replay.update(replay)
+  return c
+
+
+def minatar_repro() -> ml_collections.ConfigDict:
+  """The paper's Atari study on MinAtar (docs/minatar.md): Breakout and
+  SpaceInvaders × {CQL, RCI, BC} × the Atari expertise levels × MinAtar CNN
+  widths 0.25–2 (BC 13K–822K parameters) × 5 seeds, 10 evaluation episodes each.
+
+  The data: 3 online DQN runs per game × 5M frames, logged in 50 checkpoints
+  of 100,000 transitions (150 policies); P = 20 at every level, each with all
+  its checkpoint's episodes, so every level's dataset holds about 2M
+  transitions, and 60,000 updates of batch 32 (1.9M samples) see each at
+  most once.
+  """
+  return _minatar("minatar_repro", ("breakout", "spaceinvaders"), (0.25, 0.5, 0.75, 1.0),
+                  (0.25, 0.5, 1.0, 2.0), num_seeds=5, steps=60_000, eval_episodes=10,
+                  eval_every=15_000, num_policies=20,
+                  replay=dict(runs=3, frames=5_000_000, checkpoints=50))
+
+
+def minatar_smoke() -> ml_collections.ConfigDict:
+  """Every MinAtar stage at toy length: 2 short DQN runs of Breakout, one
+  point per algorithm (about 3 minutes on 2 cores)."""
+  c = _minatar("minatar_smoke", ("breakout",), (1.0,), (0.25,), num_seeds=2, steps=20,
+               eval_episodes=2, eval_every=20, num_policies=3,
+               replay=dict(runs=2, frames=1_500, checkpoints=3))
+  c.fit.n_bootstrap = 20
+  return c
+
+
+SWEEPS = {f.__name__: f for f in (pybullet_paper, pybullet_repro, atari_paper, quickstart, smoke,
+                                  atari_small, minatar_repro, minatar_smoke)}
 
 
 def get_sweep(name: str) -> ml_collections.ConfigDict:
@@ -249,10 +298,22 @@ def validate(sweep: ml_collections.ConfigDict) -> None:
         f"sweep algos {bad} are not {sweep.domain} algorithms {ALGOS[sweep.domain]}")
   if sweep.domain == "pybullet" and min(sweep.sizes) < 1_000:
     raise OfflineScalingError(f"sweep sizes {list(sweep.sizes)} must be >= 1,000 parameters")
-  if sweep.domain == "atari" and min(sweep.sizes) <= 0:
+  if sweep.domain != "pybullet" and min(sweep.sizes) <= 0:
     raise OfflineScalingError(f"sweep sizes {list(sweep.sizes)} must be positive widths")
   if sweep.domain == "pybullet":
     _check_collect(sweep.collect)
+  if sweep.domain == "minatar":
+    runs_ = sweep.replay.runs
+    if isinstance(runs_, bool) or not isinstance(runs_, numbers.Integral) or runs_ < 1:
+      raise OfflineScalingError(f"sweep field replay.runs={runs_!r} must be an integer >= 1")
+    online_dqn.validate(replay_config(sweep))
+
+
+def replay_config(sweep: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The online DQN settings of a MinAtar sweep's replay runs (`train.online_dqn`)."""
+  c = online_dqn.default_config()
+  c.frames, c.checkpoints = sweep.replay.frames, sweep.replay.checkpoints
+  return c
 
 
 def _check_collect(c: ml_collections.ConfigDict) -> None:
@@ -289,14 +350,26 @@ def pybullet_module(algo: str):
   return pybullet_cql if algo == "cql" else pybullet_imitation
 
 
+def run_module(domain: str, algo: str):
+  """The train module of a run (its `validate` and `run`): per domain and algorithm."""
+  if domain == "pybullet":
+    return pybullet_module(algo)
+  return atari_run if domain == "atari" else minatar_run
+
+
 def run_config(sweep: ml_collections.ConfigDict, point: Point,
                data_dir: str = "") -> ml_collections.ConfigDict:
-  """The full run config of `point` (PyBullet: `data_dir` is the collection)."""
+  """The full run config of `point` (`data_dir`: PyBullet's collection, MinAtar's replay)."""
   if sweep.domain == "pybullet":
     c = pybullet_module(point.algo).default_config()
     c.data = data_dir
     c.agent.algo = point.algo
     c.agent.param_count = int(point.size)
+  elif sweep.domain == "minatar":
+    c = minatar_run.default_config(point.algo)
+    c.width_mult = point.size
+    c.num_episodes = sweep.data.num_episodes
+    c.data_dir = data_dir
   else:
     c = atari_run.default_config(point.algo)
     c.width_mult = point.size
@@ -329,8 +402,7 @@ def check_runs(sweep: ml_collections.ConfigDict, data_dir: str) -> None:
   for p in pts:
     c = run_config(sweep, p, data_dir)
     try:
-      (pybullet_module(p.algo).validate if sweep.domain == "pybullet"
-       else atari_run.validate)(c)
+      run_module(sweep.domain, p.algo).validate(c)
     except OfflineScalingError as e:
       failed.setdefault(str(e), []).append(p)
   if failed:
@@ -349,6 +421,9 @@ def identity(sweep: ml_collections.ConfigDict, point: Point) -> ml_collections.C
   if sweep.domain == "pybullet":
     c.data = (dict(data_dir=sweep.data_dir) if sweep.data_dir else
               dict(experts=sweep.experts.to_dict(), collect=sweep.collect.to_dict()))
+  elif sweep.domain == "minatar":
+    c.data = (dict(data_dir=sweep.data.data_dir) if sweep.data.data_dir else
+              dict(replay=sweep.replay.to_dict()))
   return c
 
 

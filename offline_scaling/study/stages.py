@@ -9,10 +9,12 @@ sizes the collection for the points' sample budgets (`size_for_one_pass`,
 stage with `num_tasks` = 1, its top-ups spread over the `map_fn` it is given
 (`map`, or a process pool's).
 Atari sweeps have no stage here: their runs read DQN Replay (or generate the
-local stand-in on first use, see `train.atari_run`).
+local stand-in on first use, see `train.atari_run`). A MinAtar sweep's
+experts stage is its replay (`train_replay`): online DQN runs logged
+checkpoint by checkpoint, run r of each game going to task r − 1 mod num_tasks.
 
 Layout under the sweep's workdir: `zoo/<env>/seed_<s>/`, `episodes/`
-(shards + `policy_table.json`).
+(shards + `policy_table.json`); MinAtar: `replay/<game>/` (`train.online_dqn`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from offline_scaling.agents import ppo
 from offline_scaling.data import policy_table
 from offline_scaling.envs import canonical_name
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.study import sizing
-from offline_scaling.train import collect, experts
+from offline_scaling.study import grid, sizing
+from offline_scaling.train import collect, experts, online_dqn
 
 # map_fn(fn, jobs) -> results: how the top-ups of a round are run (`map`, or a pool's).
 MapFn = Callable[[Callable, Iterable], Iterable]
@@ -42,6 +44,41 @@ def zoo_dir(workdir: str | epath.Path) -> epath.Path:
 def episodes_dir(sweep: ml_collections.ConfigDict, workdir: str | epath.Path) -> epath.Path:
   """The collection the sweep's runs read: `sweep.data_dir` if given, else its own."""
   return epath.Path(sweep.data_dir) if sweep.data_dir else epath.Path(workdir) / "episodes"
+
+
+def owns_data(sweep: ml_collections.ConfigDict) -> bool:
+  """Whether the sweep makes its own data (PyBullet's zoo and collection,
+  MinAtar's replay) rather than reading a `data_dir` or the Atari source."""
+  if sweep.domain == "pybullet":
+    return not sweep.data_dir
+  return sweep.domain == "minatar" and not sweep.data.data_dir
+
+
+def data_dir(sweep: ml_collections.ConfigDict, workdir: str | epath.Path) -> epath.Path:
+  """Where the sweep's runs read their data: PyBullet's collection
+  (`episodes_dir`), MinAtar's replay (`sweep.data.data_dir`, or its own
+  `<workdir>/replay`); Atari's runs name their own source (an empty path)."""
+  if sweep.domain == "pybullet":
+    return episodes_dir(sweep, workdir)
+  if sweep.domain == "minatar":
+    return epath.Path(sweep.data.data_dir or epath.Path(workdir) / "replay")
+  return epath.Path("")
+
+
+def train_replay(sweep: ml_collections.ConfigDict, workdir: str | epath.Path,
+                 task_index: int = 0, num_tasks: int = 1,
+                 log: Callable[[str], None] = print) -> None:
+  """The MinAtar replay: `replay.runs` online DQN runs of every game (this
+  task's share), each logged checkpoint by checkpoint (`online_dqn.train_run`)."""
+  config = grid.replay_config(sweep)
+  root = data_dir(sweep, workdir)
+  for game in sweep.envs:
+    for seed in experts.iter_seeds(sweep.replay.runs, task_index, num_tasks):
+      def show(r, game=game, run=seed + 1):
+        log(f"replay: {game} run {run} at {r['frames']:,}/{config.frames:,} frames, training "
+            f"return {r['return_raw']}, ε {r['epsilon']:.3f}, {r['steps_per_s']:,} frames/s")
+      online_dqn.train_run(game, seed + 1, root, config, on_checkpoint=show)
+    online_dqn.write_policy_table(root, game)
 
 
 def train_experts(sweep: ml_collections.ConfigDict, workdir: str | epath.Path,

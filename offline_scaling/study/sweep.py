@@ -29,7 +29,8 @@ from offline_scaling.data.policy_table import write_json_atomic
 from offline_scaling.envs import canonical_name
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.study import grid, sizing, stages
-from offline_scaling.train import atari_run, collect, runs
+from offline_scaling.nets import minatar as minatar_nets
+from offline_scaling.train import collect, online_dqn, runs
 
 STAGES = ("all", "experts", "collect", "train")
 POINT_NAME = "point.json"
@@ -79,11 +80,20 @@ def estimate(sweep: ml_collections.ConfigDict, planned: list[Planned]) -> dict:
   steps = train.get("steps", 10_000)
   batch = train.get("batch_size", 256 if sweep.domain == "pybullet" else 32)
   samples = len(todo) * steps * batch * sweep.num_seeds
-  params = sum(p.point.size if sweep.domain == "pybullet"
-               else IMPALA_X1_PARAMS * p.point.size ** 2 for p in todo)
+  params = sum(_params(sweep, p.point.size) for p in todo)
   flops = 6 * params * steps * batch * sweep.num_seeds
   return dict(points=len(planned), to_run=len(todo), sample_updates=samples, flops=flops,
               cpu_hours=flops / CPU_FLOPS_PER_S / 3600)
+
+
+def _params(sweep: ml_collections.ConfigDict, size: float) -> float:
+  """A point's parameters, roughly: the count itself (PyBullet), the Impala-CNN's
+  ~width² growth (Atari), the MinAtar CNN with its FC layer on 4 channels."""
+  if sweep.domain == "pybullet":
+    return size
+  if sweep.domain == "atari":
+    return IMPALA_X1_PARAMS * size ** 2
+  return minatar_nets.param_count(size, 4, 6, hidden=sweep.run.get("hidden", 128))
 
 
 def collection_estimate(sweep: ml_collections.ConfigDict,
@@ -145,13 +155,15 @@ def run_point(domain: str, config: dict, workdir: str, run_id: str) -> dict | No
       fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
       return None
-    train = (grid.pybullet_module(config["agent"]["algo"]).run if domain == "pybullet"
-             else atari_run.run)
+    train = grid.run_module(domain, config["algo"] if domain != "pybullet"
+                            else config["agent"]["algo"]).run
     return train(ml_collections.ConfigDict(config), runs_dir(workdir), progress=False,
                  run_id=run_id)
 
 
 DATA_STAGES = {"experts": stages.train_experts, "collect": stages.collect_episodes}
+# A MinAtar sweep's data: its replay, logged by online DQN runs (the experts stage).
+MINATAR_STAGES = {"experts": stages.train_replay}
 # What each process of a pool runs: the collect stage's valuation (its sizing
 # for one pass needs the whole table: it runs after, spread over the same pool).
 POOLED_STAGES = {"experts": stages.train_experts, "collect": stages.value_zoo}
@@ -160,18 +172,21 @@ POOLED_STAGES = {"experts": stages.train_experts, "collect": stages.value_zoo}
 def _data_task(sweep_dict: dict, workdir: str, stage: str, task_index: int,
                num_tasks: int) -> None:
   """One process's share of the data stage `stage` (a picklable pool job)."""
-  POOLED_STAGES[stage](ml_collections.ConfigDict(sweep_dict), workdir, task_index, num_tasks)
+  sweep = ml_collections.ConfigDict(sweep_dict)
+  stage_fns = MINATAR_STAGES if sweep.domain == "minatar" else POOLED_STAGES
+  stage_fns[stage](sweep, workdir, task_index, num_tasks)
 
 
 def _data_stages(sweep, workdir, stage, task_index, num_tasks, workers, log) -> None:
-  """The PyBullet data stages; with `workers` > 1 (and one task) each stage is
-  split over that many local processes, as it would be over `workers` tasks."""
-  if sweep.domain != "pybullet" or sweep.data_dir:
+  """The data stages (PyBullet's zoo and collection, MinAtar's replay); with
+  `workers` > 1 (and one task) each stage is split over that many local
+  processes, as it would be over `workers` tasks."""
+  if not stages.owns_data(sweep):
     if stage in ("experts", "collect"):
       log(f"stage {stage}: nothing to do (the runs read "
-          f"{sweep.data_dir or 'the Atari data source'})")
+          f"{stages.data_dir(sweep, workdir) if sweep.domain != 'atari' else 'the Atari data source'})")
     return
-  for name, stage_fn in DATA_STAGES.items():
+  for name, stage_fn in (MINATAR_STAGES if sweep.domain == "minatar" else DATA_STAGES).items():
     if stage not in ("all", name):
       continue
     if workers == 1 or num_tasks > 1:
@@ -182,6 +197,9 @@ def _data_stages(sweep, workdir, stage, task_index, num_tasks, workers, log) -> 
       for f in [pool.submit(_data_task, sweep.to_dict(), str(workdir), name, i, workers)
                 for i in range(workers)]:
         f.result()
+      if name == "experts" and sweep.domain == "minatar":   # each process wrote its runs' rows
+        for game in sweep.envs:
+          online_dqn.write_policy_table(stages.data_dir(sweep, workdir), game)
       if name == "collect":   # the processes each wrote the table; the last one may lack rows
         stages.rewrite_table(sweep, workdir)
         if sweep.collect.one_pass:
@@ -203,16 +221,19 @@ def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
   if workers < 1:
     raise OfflineScalingError(f"--workers={workers} must be >= 1")
   grid.partition([], task_index, num_tasks)   # a bad partition fails before any stage runs
-  grid.check_runs(sweep, str(stages.episodes_dir(sweep, workdir)))   # so does a bad setting
-  if stage == "all" and num_tasks > 1 and sweep.domain == "pybullet" and not sweep.data_dir:
+  grid.check_runs(sweep, str(stages.data_dir(sweep, workdir)))   # so does a bad setting
+  if stage == "all" and num_tasks > 1 and stages.owns_data(sweep):
+    order = ("--stage=experts, then --stage=train" if sweep.domain == "minatar" else
+             "--stage=experts, then --stage=collect, then --stage=train")
     raise OfflineScalingError(
-        "with --num_tasks > 1 the stages need a barrier between them: run --stage=experts, "
-        "then --stage=collect, then --stage=train (each over all tasks)")
+        f"with --num_tasks > 1 the stages need a barrier between them: run {order} "
+        "(each over all tasks)")
   workdir = epath.Path(workdir)
   _data_stages(sweep, workdir, stage, task_index, num_tasks, workers, log)
   if stage not in ("all", "train"):
     return []
-  data_dir = str(stages.check_data(sweep, workdir)) if sweep.domain == "pybullet" else ""
+  data_dir = (str(stages.check_data(sweep, workdir)) if sweep.domain == "pybullet"
+              else str(stages.data_dir(sweep, workdir)) if sweep.domain == "minatar" else "")
   planned = plan(sweep, workdir, task_index, num_tasks)
   # Largest models first: the longest jobs start first (shorter makespan over
   # workers), and the points a reader checks first (performance at scale) land first.

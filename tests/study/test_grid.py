@@ -7,7 +7,7 @@ import pytest
 
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.study import grid
-from offline_scaling.train import atari_run, pybullet_cql
+from offline_scaling.train import pybullet_cql
 
 from tests.conftest import REPO
 
@@ -30,11 +30,10 @@ def test_ids_are_distinct_and_every_run_config_validates(name, tmp_path):
   assert len(set(ids)) == len(points)
   for p in points[:: max(1, len(points) // 12)]:
     config = grid.run_config(sweep, p, str(tmp_path))
+    grid.run_module(sweep.domain, p.algo).validate(config)
     if sweep.domain == "pybullet":
-      grid.pybullet_module(p.algo).validate(config)
       assert config.agent.param_count == p.size and config.agent.algo == p.algo
     else:
-      atari_run.validate(config)
       assert config.width_mult == p.size and config.algo == p.algo
     assert config.train.num_seeds == sweep.num_seeds
     assert config.expertise == p.expertise
