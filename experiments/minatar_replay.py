@@ -7,9 +7,10 @@ Run r of 1..runs trains `agents.dqn` (Dopamine's MinAtar settings) for
 --frames agent steps and logs, per checkpoint (an equal span of the run), the
 episodes that ended in it, the network's parameters at its end and a policy
 table row (value = the mean clipped return of its episodes): the layout of
-`offline_scaling.train.online_dqn`, read by the MinAtar studies. A killed run
-resumes at its last checkpoint with the same command; split runs over
-machines with --task_index/--num_tasks.
+`offline_scaling.train.online_dqn`, read by the MinAtar studies. A task plays
+its runs in lockstep (independent runs, their network calls batched); a
+killed run resumes at its last checkpoint with the same command; split runs
+over machines with --task_index/--num_tasks.
 """
 
 from __future__ import annotations
@@ -42,15 +43,14 @@ def main(_):
   config = online_dqn.default_config()
   config.frames, config.checkpoints = F.frames, F.checkpoints
   online_dqn.validate(config)
-  for seed in experts.iter_seeds(F.runs, F.task_index, F.num_tasks):
-    run = seed + 1
-    with tqdm(total=F.frames, desc=f"{game} run {run}", unit="frame") as bar:
-      def show(record):
-        bar.n = record["frames"]
-        bar.set_postfix(ret=record["return_raw"], eps=f"{record['epsilon']:.3f}",
-                        sps=record["steps_per_s"])
-      out = online_dqn.train_run(game, run, F.workdir, config, on_checkpoint=show)
-    print(f"{game} run {run}: replay in {out}")
+  mine = [seed + 1 for seed in experts.iter_seeds(F.runs, F.task_index, F.num_tasks)]
+  with tqdm(total=F.frames, desc=f"{game} runs {','.join(map(str, mine))}", unit="frame") as bar:
+    def show(record):
+      bar.n = record["frames"]
+      bar.set_postfix(run=record["run"], ret=record["return_raw"],
+                      eps=f"{record['epsilon']:.3f}", fps=record["steps_per_s"])
+    for out in online_dqn.train_runs(game, mine, F.workdir, config, on_checkpoint=show):
+      print(f"replay in {out}")
   table = online_dqn.write_policy_table(F.workdir, game)
   print(f"policy table: {table}")
 

@@ -69,9 +69,14 @@ def _small_config(frames=3_000, checkpoints=3):
 
 def test_the_log_holds_each_checkpoints_episodes_and_its_policy_row(tmp_path):
   c = _small_config()
-  out = online_dqn.train_run("breakout", 1, tmp_path, c)
+  out, other = online_dqn.train_runs("breakout", [1, 2], tmp_path, c)   # in lockstep
   rows = policy_table.read_policy_table(tmp_path / "breakout")
-  assert [r.policy_id for r in rows] == [f"breakout/run_1/{i}" for i in range(3)]
+  assert [r.policy_id for r in rows] == [f"breakout/run_{k}/{i}" for k in (1, 2)
+                                         for i in range(3)]
+  # Independent runs: their own seeds, so their own games.
+  a, b = (list(episodes_lib.read_shard(d / "episodes/000.tfrecord")) for d in (out, other))
+  assert [e.length for e in a] != [e.length for e in b]
+  rows = rows[:3]
   progress = [json.loads(l) for l in (out / "progress.jsonl").read_text().splitlines()]
   assert [p["frames"] for p in progress] == [1_000, 2_000, 3_000]
   assert progress[-1]["updates"] == (3_000 - 200) // 4

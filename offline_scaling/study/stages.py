@@ -69,15 +69,17 @@ def train_replay(sweep: ml_collections.ConfigDict, workdir: str | epath.Path,
                  task_index: int = 0, num_tasks: int = 1,
                  log: Callable[[str], None] = print) -> None:
   """The MinAtar replay: `replay.runs` online DQN runs of every game (this
-  task's share), each logged checkpoint by checkpoint (`online_dqn.train_run`)."""
+  task's share, played in lockstep), each logged checkpoint by checkpoint
+  (`online_dqn.train_runs`)."""
   config = grid.replay_config(sweep)
   root = data_dir(sweep, workdir)
+  mine = [seed + 1 for seed in experts.iter_seeds(sweep.replay.runs, task_index, num_tasks)]
   for game in sweep.envs:
-    for seed in experts.iter_seeds(sweep.replay.runs, task_index, num_tasks):
-      def show(r, game=game, run=seed + 1):
-        log(f"replay: {game} run {run} at {r['frames']:,}/{config.frames:,} frames, training "
-            f"return {r['return_raw']}, ε {r['epsilon']:.3f}, {r['steps_per_s']:,} frames/s")
-      online_dqn.train_run(game, seed + 1, root, config, on_checkpoint=show)
+    def show(r, game=game):
+      log(f"replay: {game} run {r['run']} at {r['frames']:,}/{config.frames:,} frames, "
+          f"training return {r['return_raw']}, ε {r['epsilon']:.3f}, "
+          f"{r['steps_per_s']:,} frames/s")
+    online_dqn.train_runs(game, mine, root, config, on_checkpoint=show)
     online_dqn.write_policy_table(root, game)
 
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import pickle
 import time
 from typing import Callable
@@ -181,12 +180,24 @@ def write_policy_table(workdir: str | epath.Path, game: str) -> epath.Path:
   return path
 
 
+@dataclasses.dataclass
+class _Run:
+  """One run of a lockstep group: where it logs, and what it holds on the host."""
+  run: int
+  out: epath.Path
+  host: _Host
+  snapshots: object
+  resume: object
+  episodes: list
+
+
 def train_run(game: str, run: int, workdir: str | epath.Path,
               config: ml_collections.ConfigDict,
               on_checkpoint: Callable[[dict], None] | None = None) -> epath.Path:
   """Plays and learns one DQN run, logging its replay (module docstring).
 
-  A finished run is left as it is; a killed one resumes at its last span end.
+  `train_runs([run])`; a finished run is left as it is, a killed one resumes
+  at its last span end.
 
   Args:
     game: a MinAtar game ('breakout', ...).
@@ -198,73 +209,137 @@ def train_run(game: str, run: int, workdir: str | epath.Path,
   Returns:
     The run's directory.
   """
+  return train_runs(game, [run], workdir, config, on_checkpoint)[0]
+
+
+def train_runs(game: str, run_numbers: list[int], workdir: str | epath.Path,
+               config: ml_collections.ConfigDict,
+               on_checkpoint: Callable[[dict], None] | None = None) -> list[epath.Path]:
+  """Plays and learns several independent DQN runs of one game in lockstep.
+
+  Each run has its own network, replay, env, exploration RNG and log, exactly
+  as if it ran alone; playing them together only batches their network
+  calls: one greedy-action call per frame and one update call per 4 frames
+  for all of them (`jax.vmap` over runs), which is what a frame costs on a
+  CPU. Runs resumed at different span ends are played in separate groups.
+  A run's numbers can differ from a solo run's in float rounding (batched
+  matrix products), not otherwise.
+
+  Args:
+    game: as `train_run`.
+    run_numbers: the runs, e.g. [1, 2, 3].
+    workdir: as `train_run`.
+    config: as `train_run`.
+    on_checkpoint: as `train_run`; it gets each run's record (its field
+      `run` says which).
+
+  Returns:
+    The runs' directories, in the order given.
+  """
   validate(config)
-  out = run_dir(workdir, game, run)
-  _check_settings(out, _settings(config, game, run))
   span = config.frames // config.checkpoints
-  env = make_minatar_env(game, seed=run, sticky_action_prob=config.sticky_action_prob)
+  env = make_minatar_env(game, sticky_action_prob=config.sticky_action_prob)
   obs_shape, num_actions = env.observation_space.shape, int(env.action_space.n)
   torso = MinAtarCNN(config.width_mult, conv=config.conv, hidden=config.hidden)
   agent = dqn.make_agent(torso, obs_shape, num_actions, config.agent)
-  state = jax.jit(agent.init)(jax.random.PRNGKey(run))
-  resume_mgr = checkpoints.manager(out / "resume", max_to_keep=1)
-  snapshots = checkpoints.manager(out / "snapshots")
-  progress_path = out / "progress.jsonl"
+  init = jax.jit(agent.init)
+  groups: dict[int, list[tuple[int, object]]] = {}
+  for run in run_numbers:
+    out = run_dir(workdir, game, run)
+    _check_settings(out, _settings(config, game, run))
+    latest = checkpoints.restore_latest(checkpoints.manager(out / "resume", max_to_keep=1),
+                                        init(jax.random.PRNGKey(run)))
+    start = 0 if latest is None else latest[0]
+    groups.setdefault(start, []).append((run, latest))
+  for start in sorted(groups):
+    if start < config.frames:
+      _play_group(game, groups[start], start, workdir, config, agent, init, obs_shape, span,
+                  on_checkpoint)
+  return [run_dir(workdir, game, run) for run in run_numbers]
 
-  latest = checkpoints.restore_latest(resume_mgr, state)
-  if latest is None:
-    obs, _ = env.reset()
-    host = _Host(ReplayBuffer(config.replay_capacity, obs_shape), env,
-                 np.random.default_rng(run), obs, [], [], [])
-    start = 0
-  else:
-    start, state, _ = latest
-    host = _Host.load(out / "resume" / f"host_{start}.npz")
-  runs.truncate_jsonl(progress_path, "frames", start)
 
-  greedy = jax.jit(lambda params, obs: agent.act(params, obs[None], None, deterministic=True)[0])
-  update = jax.jit(agent.update, donate_argnums=0)
+def _play_group(game, members, start, workdir, config, agent, init, obs_shape, span,
+                on_checkpoint) -> None:
+  """Plays runs that all stand at frame `start` up to `config.frames` (`train_runs`)."""
+  runs_, states = [], []
+  for run, latest in members:
+    out = run_dir(workdir, game, run)
+    if latest is None:
+      env = make_minatar_env(game, seed=run, sticky_action_prob=config.sticky_action_prob)
+      obs, _ = env.reset()
+      host = _Host(ReplayBuffer(config.replay_capacity, obs_shape), env,
+                   np.random.default_rng(run), obs, [], [], [])
+      states.append(init(jax.random.PRNGKey(run)))
+    else:
+      host = _Host.load(out / "resume" / f"host_{start}.npz")
+      states.append(latest[1])
+    runs.truncate_jsonl(out / "progress.jsonl", "frames", start)
+    runs_.append(_Run(run, out, host, checkpoints.manager(out / "snapshots"),
+                      checkpoints.manager(out / "resume", max_to_keep=1), []))
+  state = jax.tree.map(lambda *x: jax.numpy.stack(x), *states)   # [R, ...] per leaf
+  greedy = jax.jit(jax.vmap(lambda params, obs: agent.act(params, obs[None], None,
+                                                          deterministic=True)[0]))
+  update = jax.jit(jax.vmap(agent.update), donate_argnums=0)
+  num_actions = int(runs_[0].host.env.action_space.n)
   for checkpoint in range(start // span, config.checkpoints):
     t0 = time.perf_counter()
     first, last = checkpoint * span, (checkpoint + 1) * span
     eps = np.asarray(dqn.epsilon(np.arange(first, last), config.agent))
-    episodes, metrics = [], None
+    metrics = None
+    for r in runs_:
+      r.episodes = []
     for t in range(first, last):
-      if host.rng.random() < eps[t - first]:
-        action = int(host.rng.integers(num_actions))
-      else:
-        action = int(greedy(state.params, host.obs))
-      next_obs, reward, terminated, truncated, _ = host.env.step(action)
-      host.buffer.add(host.obs, action, np.clip(reward, -1.0, 1.0), terminated,
-                      continues=bool(host.frames))
-      host.frames.append(host.obs)
-      host.actions.append(action)
-      host.rewards.append(reward)
-      if terminated or truncated:
-        episodes.append(Episode(
-            observations=np.stack(host.frames + [next_obs]).astype(np.uint8),
-            actions=np.asarray(host.actions, np.int64),
-            rewards=np.asarray(host.rewards, np.float32), terminated=terminated,
-            policy_id=policy_id(game, run, checkpoint), env=minatar_game_name(game).lower(),
-            seed=run, checkpoint_step=last, index=len(episodes)))
-        host.frames, host.actions, host.rewards = [], [], []
-        next_obs, _ = host.env.reset()
-      host.obs = next_obs
-      if (t + 1) % config.update_period == 0 and host.buffer.add_count > config.min_replay_history:
-        state, metrics = update(state, host.buffer.sample(host.rng, config.batch_size))
-    record = _end_span(out, checkpoint, last, episodes, state, metrics, host, snapshots,
-                       resume_mgr, eps[-1], time.perf_counter() - t0, span)
-    with progress_path.open("a") as f:
-      f.write(json.dumps(record) + "\n")
+      explore = [r.host.rng.random() < eps[t - first] for r in runs_]
+      greedy_actions = (None if all(explore) else
+                        np.asarray(greedy(state.params, np.stack([r.host.obs for r in runs_]))))
+      for k, r in enumerate(runs_):
+        action = (int(r.host.rng.integers(num_actions)) if explore[k]
+                  else int(greedy_actions[k]))
+        _step(r, action, game, checkpoint, last)
+      if (t + 1) % config.update_period == 0 and (
+          runs_[0].host.buffer.add_count > config.min_replay_history):
+        batch = [r.host.buffer.sample(r.host.rng, config.batch_size) for r in runs_]
+        state, metrics = update(state, {key: np.stack([b[key] for b in batch])
+                                        for key in batch[0]})
+    seconds = time.perf_counter() - t0
+    for k, r in enumerate(runs_):
+      mine = jax.tree.map(lambda x, k=k: x[k], state)
+      record = _end_span(r, checkpoint, last, mine,
+                         None if metrics is None else float(metrics["loss"][k]),
+                         eps[-1], seconds, span * len(runs_))
+      with (r.out / "progress.jsonl").open("a") as f:
+        f.write(json.dumps(record) + "\n")
+      if on_checkpoint:
+        on_checkpoint(record)
     write_policy_table(workdir, game)
-    if on_checkpoint:
-      on_checkpoint(record)
-  return out
 
 
-def _end_span(out, checkpoint, frames, episodes, state, metrics, host, snapshots, resume_mgr,
-              epsilon, seconds, span) -> dict:
-  """Writes span `checkpoint`'s shard, snapshot and resume state; its progress record."""
+def _step(r: _Run, action: int, game: str, checkpoint: int, last: int) -> None:
+  """One frame of run `r`: act, store the transition, log the episode when it ends."""
+  host = r.host
+  next_obs, reward, terminated, truncated, _ = host.env.step(action)
+  host.buffer.add(host.obs, action, np.clip(reward, -1.0, 1.0), terminated,
+                  continues=bool(host.frames))
+  host.frames.append(host.obs)
+  host.actions.append(action)
+  host.rewards.append(reward)
+  if terminated or truncated:
+    r.episodes.append(Episode(
+        observations=np.stack(host.frames + [next_obs]).astype(np.uint8),
+        actions=np.asarray(host.actions, np.int64),
+        rewards=np.asarray(host.rewards, np.float32), terminated=terminated,
+        policy_id=policy_id(game, r.run, checkpoint), env=minatar_game_name(game).lower(),
+        seed=r.run, checkpoint_step=last, index=len(r.episodes)))
+    host.frames, host.actions, host.rewards = [], [], []
+    next_obs, _ = host.env.reset()
+  host.obs = next_obs
+
+
+def _end_span(r: _Run, checkpoint, frames, state, loss, epsilon, seconds, frames_played
+              ) -> dict:
+  """Writes span `checkpoint`'s shard, snapshot and resume state of run `r`;
+  returns its progress record (`steps_per_s`: the group's frames per second)."""
+  episodes, out = r.episodes, r.out
   row = None
   clipped = [float(np.clip(e.rewards, -1.0, 1.0).sum()) for e in episodes]
   if episodes:
@@ -276,19 +351,18 @@ def _end_span(out, checkpoint, frames, episodes, state, metrics, host, snapshots
         num_episodes=len(episodes), num_steps=int(sum(e.length for e in episodes)),
         shard=shard))
   meta = dict(checkpoint=checkpoint, frames=frames)
-  if frames not in snapshots.all_steps():  # a run killed after it resumes here
-    checkpoints.save(snapshots, frames, state.params, meta)
+  if frames not in r.snapshots.all_steps():  # a run killed after it resumes here
+    checkpoints.save(r.snapshots, frames, state.params, meta)
   # The host state first: a resume step is only listed once orbax has renamed
   # it into place, and then its host file is already whole.
-  host.save(out / "resume" / f"host_{frames}.npz")
-  checkpoints.save(resume_mgr, frames, state, meta)
+  r.host.save(out / "resume" / f"host_{frames}.npz")
+  checkpoints.save(r.resume, frames, state, meta)
   for old in (out / "resume").glob("host_*.npz"):
     if old.name != f"host_{frames}.npz":
       old.unlink()
   return dict(
-      checkpoint=checkpoint, frames=frames, policy=row, episodes=len(episodes),
+      run=r.run, checkpoint=checkpoint, frames=frames, policy=row, episodes=len(episodes),
       return_raw=float(np.mean([e.episode_return for e in episodes])) if episodes else None,
       return_clipped=float(np.mean(clipped)) if episodes else None,
-      epsilon=float(epsilon), updates=int(state.step),
-      loss=float(metrics["loss"]) if metrics else None,
-      wall_s=round(seconds, 2), steps_per_s=round(span / seconds, 1))
+      epsilon=float(epsilon), updates=int(state.step), loss=loss,
+      wall_s=round(seconds, 2), steps_per_s=round(frames_played / seconds, 1))
