@@ -86,7 +86,7 @@ def collection_line(config, workdir: str) -> str | None:
     top_up = (f"top up for one pass: <= {c['top_up_steps']:,} env steps (upper bound: the "
               "policies' values, and so the selections, are unknown until they are valued)")
   elif c["top_up_policies"]:
-    top_up = (f"top up for one pass: {c['top_up_steps']:,} env steps to "
+    top_up = (f"top up for one pass: about {c['top_up_steps']:,} env steps to "
               f"{c['top_up_policies']} policies (the first round, from the table)")
   else:
     top_up = "sized for one pass"

@@ -13,7 +13,13 @@ level e in (0, 1]:
 
 The dataset is the concatenation of the selected policies' episodes. For Atari
 (`episode_ranges`) a fixed total of episodes is split evenly over the chosen
-policies, taken from the middle of each checkpoint's episodes.
+policies, taken from the middle of each checkpoint's episodes. A one-pass
+study (`equal_episodes`) takes the same number k of each chosen policy's
+first episodes, the fewest that hold its sample budget
+(`episodes_for_budget`): every expert weighs in by its episodes, as in the
+paper's datasets of a fixed number of episodes per policy, so an expert whose
+episodes are short (a weak Hopper falls within a few steps) contributes fewer
+transitions, not more episodes.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ from offline_scaling.errors import OfflineScalingError
 
 RULES = ("value", "rank")
 POSITIONS = ("middle", "first", "last")
+# `episodes_for_budget` asks for this much more than the budget: k episodes of
+# a policy are about k mean lengths long, not exactly.
+BUDGET_MARGIN = 1.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,3 +170,49 @@ def episode_ranges(policy_table: Sequence[PolicyRecord], policy_ids: Sequence[st
     start = {"first": 0, "middle": (available - want) // 2, "last": available - want}[position]
     out[pid] = (start, start + want)
   return out
+
+
+def mean_length(record: PolicyRecord) -> float:
+  """A policy's mean episode length in transitions (0 without episodes)."""
+  return record.num_steps / record.num_episodes if record.num_episodes else 0.0
+
+
+def episodes_for_budget(records: Sequence[PolicyRecord], samples: int,
+                        max_steps_per_policy: int = 0) -> int:
+  """Episodes k per policy such that the first k of each of `records`' policies
+  hold a one-pass sample budget: k = ⌈1.05 · samples / Σ mean lengths⌉
+  (`BUDGET_MARGIN`; mean lengths from the policy table), at least 1.
+
+  Args:
+    records: the selected policies' rows (each with at least one episode).
+    samples: the budget, in transitions (train steps × batch size).
+    max_steps_per_policy: > 0 caps k so that no policy is asked for more than
+      about that many transitions (k ≤ cap / the longest mean length).
+
+  Example:
+    >>> rows = [PolicyRecord("a", "hopper", 0, 1, 1.0, 0.0, 4, 400, ""),
+    ...         PolicyRecord("b", "hopper", 0, 2, 2.0, 0.0, 2, 20, "")]
+    >>> episodes_for_budget(rows, 10_000)   # 1.05 · 10,000 / (100 + 10) → 96
+    96
+  """
+  lengths = [mean_length(r) for r in records]
+  if not records or min(lengths) <= 0:
+    raise OfflineScalingError("episodes_for_budget needs policies that hold episodes")
+  k = max(1, math.ceil(BUDGET_MARGIN * samples / sum(lengths)))
+  if max_steps_per_policy:
+    k = min(k, max(1, int(max_steps_per_policy // max(lengths))))
+  return k
+
+
+def equal_episode_ranges(policy_table: Sequence[PolicyRecord], policy_ids: Sequence[str],
+                         samples: int) -> tuple[int, dict[str, tuple[int, int]]]:
+  """The first k episodes of every policy in `policy_ids`: (k, {id: (0, k)}).
+
+  k is `episodes_for_budget` of the policies, or the fewest episodes any of
+  them holds when that is less (a collection not sized for `samples`: the run
+  then sees its data more than once, which its `passes` records).
+  """
+  by_id = {p.policy_id: p for p in policy_table}
+  records = [by_id[pid] for pid in policy_ids]
+  k = min(episodes_for_budget(records, samples), min(r.num_episodes for r in records))
+  return k, {pid: (0, k) for pid in policy_ids}

@@ -395,8 +395,8 @@ def _episode_counts(source: EpisodeSource, policy_ids: Sequence[str],
 
 
 def _mixture(source: EpisodeSource, policy_ids: Sequence[str], counts: Sequence[int],
-             repeat: bool, seed: int,
-             per_policy: list[tf.data.Dataset] | None) -> tf.data.Dataset:
+             repeat: bool, seed: int, per_policy: list[tf.data.Dataset] | None,
+             episode_ranges: EpisodeRanges | None) -> tf.data.Dataset:
   """The episodes of `policy_ids` in one seed's random order (see the module
   docstring): every policy's stream runs out at the end of each pass, and
   each starts at a seeded random one of its episodes (read from there round
@@ -404,11 +404,12 @@ def _mixture(source: EpisodeSource, policy_ids: Sequence[str], counts: Sequence[
 
   `counts`: `_episode_counts`. `per_policy`: each policy's
   `source.episodes([id], episode_ranges)`, for sources without
-  `episodes_in_order` (built once, read by every seed)."""
+  `episodes_in_order` (built once, read by every seed); a source with it cuts
+  each policy to its range itself."""
   starts = np.random.default_rng(seed).integers(0, counts).tolist()
   order = _order(counts, repeat, seed)
   if per_policy is None:
-    return source.episodes_in_order(policy_ids, order, starts, repeat)
+    return source.episodes_in_order(policy_ids, order, starts, repeat, episode_ranges)
   return tf.data.Dataset.choose_from_datasets(
       [rotated(ds, k, repeat) for ds, k in zip(per_policy, starts)], order)
 
@@ -463,13 +464,14 @@ def build_dataset(source: EpisodeSource, policy_ids: Sequence[str],
           f"{len(policy_ids)} selected policies: use fewer hosts")
   # A source that orders its own records parses once per seed; any other is
   # read through one episode stream per policy, shared by the seeds.
-  per_policy = (None if not episode_ranges and hasattr(source, "episodes_in_order") else
+  per_policy = (None if hasattr(source, "episodes_in_order") else
                 [source.episodes([pid], episode_ranges) for pid in mine])
   counts = _episode_counts(source, mine, episode_ranges)
   per_seed = []
   for s in range(config.num_seeds):
     seed = seed_of(config.seed, s)
-    episodes = _checked(_mixture(source, mine, counts, config.repeat, seed, per_policy),
+    episodes = _checked(_mixture(source, mine, counts, config.repeat, seed, per_policy,
+                                 episode_ranges),
                         config.skip_bad_episodes)
     if config.algo == "rfi":
       threshold = tf.constant(stats.rfi_threshold, tf.float32)

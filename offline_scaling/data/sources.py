@@ -196,25 +196,43 @@ class PybulletSource:
       files.append(os.fspath(path))
     return files
 
+  def _bounds(self, policy_ids: Sequence[str], episode_ranges: EpisodeRanges | None
+              ) -> tuple[list[int], list[int]]:
+    """Each policy's first record and record count (-1: all) of its episode
+    range. A shard holds its policy's episodes in index order (record i is
+    episode i), so a range is a skip and a take: nothing outside it is read."""
+    if not episode_ranges:
+      return [0] * len(policy_ids), [-1] * len(policy_ids)
+    bounds = [episode_ranges[pid] for pid in policy_ids]
+    return [a for a, _ in bounds], [b - a for a, b in bounds]
+
   def episodes(self, policy_ids: Sequence[str],
                episode_ranges: EpisodeRanges | None = None,
                cycle_length: int = 8) -> tf.data.Dataset:
-    """Episodes of `policy_ids`, read with a parallel interleave over their shards."""
-    files = tf.data.Dataset.from_tensor_slices(self.files(policy_ids))
-    ds = files.interleave(tf.data.TFRecordDataset, cycle_length=cycle_length,
-                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.map(self.parse, num_parallel_calls=tf.data.AUTOTUNE)
-    return keep_episode_ranges(ds, episode_ranges)
+    """Episodes of `policy_ids` (each cut to its range), read with a parallel
+    interleave over their shards."""
+    skips, takes = self._bounds(policy_ids, episode_ranges)
+    ds = tf.data.Dataset.from_tensor_slices(
+        (self.files(policy_ids), tf.constant(skips, tf.int64), tf.constant(takes, tf.int64)))
+    ds = ds.interleave(
+        lambda f, a, n: tf.data.TFRecordDataset(f, buffer_size=RECORD_BUFFER).skip(a).take(n),
+        cycle_length=cycle_length, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.map(self.parse, num_parallel_calls=tf.data.AUTOTUNE)
 
   def episodes_in_order(self, policy_ids: Sequence[str], order: tf.data.Dataset,
-                        starts: Sequence[int], repeat: bool) -> tf.data.Dataset:
+                        starts: Sequence[int], repeat: bool,
+                        episode_ranges: EpisodeRanges | None = None) -> tf.data.Dataset:
     """Episodes of `policy_ids`, the next one always from policy `order`'s next
-    element (an int64 index into `policy_ids`), each policy's shard read from
-    its `starts[i]`-th record (`rotated`; round and round with `repeat`).
-    The records are interleaved raw and parsed once, so a mixture of many
-    policies costs one parser, not one per policy."""
-    records = [rotated(tf.data.TFRecordDataset(f, buffer_size=RECORD_BUFFER), k, repeat)
-               for f, k in zip(self.files(policy_ids), starts)]
+    element (an int64 index into `policy_ids`), each policy's shard (cut to
+    its episode range) read from its `starts[i]`-th record (`rotated`; round
+    and round with `repeat`). The records are interleaved raw and parsed
+    once, so a mixture of many policies costs one parser, not one per policy."""
+    records = [tf.data.TFRecordDataset(f, buffer_size=RECORD_BUFFER)
+               for f in self.files(policy_ids)]
+    if episode_ranges:   # (a stream saved without ranges restores into the same graph)
+      records = [ds.skip(a).take(n)
+                 for ds, a, n in zip(records, *self._bounds(policy_ids, episode_ranges))]
+    records = [rotated(ds, k, repeat) for ds, k in zip(records, starts)]
     return tf.data.Dataset.choose_from_datasets(records, order).map(
         self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 

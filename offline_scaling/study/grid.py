@@ -22,7 +22,10 @@ A sweep is a `ConfigDict`:
   the policies the points select up until each point's selection holds its
   sample budget, so its run sees each transition at most once
   (`study.sizing`); `collect.max_steps_per_policy` (0 = none): a cap on any
-  policy's transitions under `one_pass`;
+  policy's transitions under `one_pass`. A one-pass run takes the same
+  number of each selected policy's first episodes (`equal_episodes`), the
+  fewest that hold its budget, as the paper's datasets hold a fixed number of
+  episodes per policy;
 * Atari data: `data` (source, data_dir, ...; see `train.atari_run`).
 * MinAtar data: `replay` (runs, frames, checkpoints: the online DQN runs the
   sweep's experts stage logs, `train.online_dqn`) and `data` (num_episodes;
@@ -140,11 +143,12 @@ def pybullet_repro() -> ml_collections.ConfigDict:
   seeds (independent in init and data order), 10 evaluation episodes each.
   The number of updates is where the largest model's return stops rising
   (see the reproduction page). The collection is sized for one pass
-  (`collect.one_pass`): the policies each level selects are topped up until
-  they hold its 20,000 × 256 = 5.12M samples together (ceil(5.12M / n) each
-  of its n ≤ 100 policies), and the runs stream once (`repeat=False`), so no
-  run but RFI's, which cycles its top 10% of the episodes (its `passes`
-  recorded), sees a transition twice. The runs behind docs/results/reproduction
+  (`collect.one_pass`): the policies each level selects are topped up to the
+  same number k of episodes, the fewest whose transitions together hold its
+  20,000 × 256 = 5.12M samples (`expertise.episodes_for_budget`), each run
+  takes each policy's first k episodes (`equal_episodes`) and streams once
+  (`repeat=False`), so no run but RFI's, which cycles its top 10% of the
+  episodes (its `passes` recorded), sees a transition twice. The runs behind docs/results/reproduction
   (the stream before its version 2, 3 seeds, 5 episodes per policy, ~10
   passes) have other ids. `--set="envs=('halfcheetah',)"` runs HalfCheetah.
   """
@@ -378,8 +382,10 @@ def run_config(sweep: ml_collections.ConfigDict, point: Point,
            num_policies=point.num_policies)
   c.train.num_seeds = sweep.num_seeds
   if sweep.domain == "pybullet" and sweep.collect.one_pass:
-    # Sized for one pass, the runs stream once; RFI's top 10% would need ten
-    # times the data, so it cycles them (its result records the passes).
+    # Sized for one pass, the runs stream once over the same number of each
+    # policy's episodes; RFI's top 10% would need ten times the data, so it
+    # cycles them (its result records the passes).
+    c.equal_episodes = True
     c.stream.repeat = point.algo == "rfi"
   if point.algo == "rci":
     c.conditioners = tuple(sweep.conditioners)

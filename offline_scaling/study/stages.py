@@ -128,7 +128,7 @@ def collect_episodes(sweep: ml_collections.ConfigDict, workdir: str | epath.Path
 
 
 def _top_up(job: tuple) -> policy_table.PolicyRecord:
-  """`collect_policy(policy, out, episodes, min_steps)` of one job (picklable, for pools)."""
+  """`collect_policy(policy, out, episodes)` of one job (picklable, for pools)."""
   return collect.collect_policy(*job)
 
 
@@ -153,23 +153,37 @@ def size_for_one_pass(sweep: ml_collections.ConfigDict, workdir: str | epath.Pat
     raise OfflineScalingError(
         f"{root} lacks the valuation of {len(unvalued)} zoo policies (e.g. {unvalued[0]}): "
         "finish --stage=collect on every task before it is sized for one pass")
+  # A round's targets are saved before it plays, so a killed round resumes with
+  # them: computed again from a half-topped-up table they could differ.
+  pending = root / sizing.ROUND_NAME
   rounds = 0
-  short = sizing.lacking(sweep, records)
-  while short and rounds < sizing.MAX_ROUNDS:
-    rounds += 1
-    log(f"collect: one pass, round {rounds}: topping up {len(short)} policies by at least "
-        f"{sum(t - h for h, t in short.values()):,} transitions")
-    jobs = [(zoo[pid], root, sweep.collect.episodes, target)
-            for pid, (_, target) in short.items()]
+  while True:
+    if pending.exists():
+      saved = json.loads(pending.read_text())
+      rounds = saved["round"]
+      short = {pid: sizing.Shortfall(*v) for pid, v in saved["short"].items()}
+    else:
+      short = sizing.lacking(sweep, records)
+      if not short or rounds >= sizing.MAX_ROUNDS:
+        break
+      rounds += 1
+      policy_table.write_json_atomic(pending, dict(
+          round=rounds, short={pid: list(v) for pid, v in short.items()}))
+    log(f"collect: one pass, round {rounds}: topping up {len(short)} policies by "
+        f"{sum(s.target - s.episodes for s in short.values()):,} episodes (about "
+        f"{sum(s.steps for s in short.values()):,} transitions)")
+    jobs = [(zoo[pid], root, max(s.target, sweep.collect.episodes))
+            for pid, s in short.items()]
     for r in map_fn(_top_up, jobs):
       log(f"collect: {r.policy_id} holds {r.num_steps:,} transitions ({r.num_episodes} "
           f"episodes), value {r.value:.1f}")
     rewrite_table(sweep, workdir)
     records = collect.finished_records(root)
-    short = sizing.lacking(sweep, records)
+    pending.unlink()
   if rounds or not (root / sizing.RECORD_NAME).exists():
     policy_table.write_json_atomic(root / sizing.RECORD_NAME, dict(
-        rounds=rounds, converged=not short, lacking={k: list(v) for k, v in short.items()}))
+        rounds=rounds, converged=not short,
+        lacking={k: [v.episodes, v.target] for k, v in short.items()}))
   if short:
     log(f"collect: one pass did not converge in {rounds} rounds: {len(short)} selected "
         "policies still lack data (their runs end when their one pass does)")
@@ -224,8 +238,8 @@ def _check_one_pass(sweep: ml_collections.ConfigDict, root: epath.Path,
   known = json.loads(record.read_text())["lacking"] if record.exists() else {}
   new = [pid for pid in short if pid not in known]
   if new:
-    held, target = short[new[0]]
+    held, target, _ = short[new[0]]
     raise OfflineScalingError(
         f"{root} is not sized for one pass of this sweep: {len(new)} selected policies hold "
-        f"fewer transitions than their share (e.g. {new[0]}: {held:,} of {target:,}); run "
+        f"fewer episodes than their share (e.g. {new[0]}: {held:,} of {target:,}); run "
         "--stage=collect with --num_tasks=1 (--workers=N spreads it)")

@@ -107,8 +107,8 @@ def collection_estimate(sweep: ml_collections.ConfigDict,
     `sizing.MAX_EPISODE_STEPS` long); top_up_steps: the one-pass top-up (0
     without `collect.one_pass`); top_up_exact: False while some policy is
     unvalued (then `sizing.top_up_bound`, an upper bound), True once the
-    table is whole (then the first round's shortfall from it, exact up to
-    the last episode of each policy; values that move can select more);
+    table is whole (then the first round's shortfall from it, at each
+    policy's mean episode length; values that move can select more);
     top_up_policies: the policies that round tops up (None with a bound);
     hours: both at COLLECT_STEPS_PER_S in one process).
   """
@@ -129,7 +129,7 @@ def collection_estimate(sweep: ml_collections.ConfigDict,
                top_up_policies=None)
   elif sweep.collect.one_pass:
     short = sizing.lacking(sweep, records)
-    out.update(top_up_steps=sum(t - h for h, t in short.values()), top_up_policies=len(short))
+    out.update(top_up_steps=sum(s.steps for s in short.values()), top_up_policies=len(short))
   out["hours"] = (out["value_steps"] + out["top_up_steps"]) / COLLECT_STEPS_PER_S / 3600
   return out
 

@@ -19,7 +19,8 @@ from etils import epath
 from offline_scaling.agents import cql, imitation
 from offline_scaling.agents.base import Agent
 from offline_scaling.data import pipeline
-from offline_scaling.data.expertise import POSITIONS, RULES, episode_ranges, select_policies
+from offline_scaling.data.expertise import (POSITIONS, RULES, episode_ranges, equal_episode_ranges,
+                                           select_policies)
 from offline_scaling.data.sources import EpisodeSource
 from offline_scaling.envs import make_vector_env
 from offline_scaling.errors import OfflineScalingError
@@ -50,6 +51,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.num_policies = 100
   c.num_episodes = 0           # > 0: that many episodes split over the policies (Atari)
   c.episode_position = "middle"
+  c.equal_episodes = False     # True: each policy's first k episodes, k for one pass (a study)
   c.train = loop.default_config()
   c.stream = pipeline.default_config()
   c.eval_episodes = 10
@@ -68,6 +70,10 @@ def validate_base(c: ml_collections.ConfigDict, algo: str) -> None:
     raise OfflineScalingError(f"--num_policies={c.num_policies} must be >= 1")
   if c.num_episodes < 0:
     raise OfflineScalingError(f"--num_episodes={c.num_episodes} must be >= 0")
+  if c.equal_episodes and c.num_episodes:
+    raise OfflineScalingError(
+        f"--num_episodes={c.num_episodes} and equal_episodes=True both say how many episodes "
+        "each policy gives: set one of them")
   if c.eval_episodes < 1:
     raise OfflineScalingError(f"--eval_episodes={c.eval_episodes} must be >= 1")
   if c.eval_seed < 0:
@@ -178,7 +184,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
     The result record, as written to `result.json`: run id, config, selection,
     dataset statistics, parameter count, steps, samples seen (per seed),
     distinct transitions and passes (samples seen ÷ distinct transitions: ≤ 1
-    is the paper's regime), evaluation returns (per seed and conditioner), the
+    is the paper's regime), `episodes_per_policy` (k under `equal_episodes`,
+    else None), evaluation returns (per seed and conditioner), the
     best expert's value, `value_unit`, `eval_return` (the final evaluation's
     mean in that unit, the one to compare with the best expert's value) and
     `eval_raw_return` (the env's rewards summed: on Atari the game score).
@@ -202,8 +209,13 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
     raise OfflineScalingError(
         f"{len(selection.policy_ids)} policies selected for {jax.process_count()} processes: "
         "each process streams its own policies, so raise --num_policies or use fewer processes")
-  ranges = (episode_ranges(table, selection.policy_ids, config.num_episodes,
-                           config.episode_position) if config.num_episodes else None)
+  ranges, per_policy = None, None
+  if config.num_episodes:
+    ranges = episode_ranges(table, selection.policy_ids, config.num_episodes,
+                            config.episode_position)
+  elif config.equal_episodes:
+    per_policy, ranges = equal_episode_ranges(
+        table, selection.policy_ids, config.train.steps * config.train.batch_size)
   stats = pipeline.dataset_stats(source, selection.policy_ids, ranges,
                                  rfi_fraction=config.stream.rfi_fraction,
                                  skip_bad_episodes=config.stream.skip_bad_episodes)
@@ -226,7 +238,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
                 param_count=tree_param_count(first_seed_params),
                 steps=summary["steps"], samples_seen=summary["samples_seen"],
                 data_exhausted=summary["data_exhausted"], distinct_transitions=distinct,
-                passes=summary["samples_seen"] / distinct, eval=summary["eval"],
+                passes=summary["samples_seen"] / distinct, episodes_per_policy=per_policy,
+                eval=summary["eval"],
                 value_unit=value_unit,
                 eval_return=summary["eval"].get("clipped_return_mean" if value_unit == "clipped"
                                                 else "return_mean"),

@@ -16,7 +16,7 @@ RESULT_NAME = "result.json"
 # had: hashed only when set otherwise, so that earlier runs keep their ids (and
 # resume, and sweeps find them done). Matched on the end of the dotted path.
 ADDED_FIELDS = {"agent.return_code_periods": 16, "agent.return_code_offset": 0.0,
-                "agent.return_conditioning": "input",
+                "agent.return_conditioning": "input", "equal_episodes": False,
                 # a sweep point's data settings (`study.grid.identity`)
                 "collect.one_pass": False, "collect.max_steps_per_policy": 0}
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from offline_scaling.data import pipeline
+from offline_scaling.data.expertise import equal_episode_ranges
 from synthetic import make_source
 
 # 24 experts with unequal data (40 to 160 episodes of 1-9 steps): ~12K
@@ -102,3 +103,27 @@ def test_a_stream_of_several_seeds_resumes_exactly(tmp_path):
   np.testing.assert_array_equal([next(resumed)["obs"] for _ in range(11)], first[5:])
   assert stats.num_transitions < 16 * 300 and first[0].shape == (3, 300, 3)
   assert not np.array_equal(first[0][0], first[0][1])
+
+
+def test_equal_episodes_stream_the_first_k_of_every_expert_once(collection):
+  # A one-pass study's data (`equal_episodes`): the first k episodes of each
+  # expert, k the fewest that hold the budget, so experts weigh in by episodes
+  # (here 40-160 each) and not by whatever their shards hold.
+  source, ids, _ = collection
+  k, ranges = equal_episode_ranges(source.policies(), ids, samples=3_000)
+  assert 1 < k < min(EPISODES)
+  stats = pipeline.dataset_stats(source, ids, ranges)
+  assert stats.num_episodes == 24 * k and stats.num_transitions >= 3_000
+  c = settings(num_seeds=2, batch_size=250)
+  seen = [collections.Counter() for _ in range(2)]
+  for b in pipeline.make_stream(source, ids, c, episode_ranges=ranges, stats=stats):
+    for s in range(2):
+      seen[s].update(zip(b["policy_id"][s].tolist(), b["episode_index"][s].tolist(),
+                         b["step"][s].tolist()))
+  for s in range(2):
+    assert set(seen[s].values()) == {1} and sum(seen[s].values()) == stats.num_transitions
+    assert {(p, e) for p, e, _ in seen[s]} == {(p.encode(), e) for p in ids for e in range(k)}
+  # The source's own reader cuts the same ranges.
+  episodes = {(ep["policy_id"].numpy(), int(ep["episode_index"]))
+              for ep in source.episodes(ids, ranges)}
+  assert episodes == {(p.encode(), e) for p in ids for e in range(k)}

@@ -9,7 +9,7 @@ import pytest
 from experiments.common import load_sweep
 from offline_scaling.data import episodes as episodes_lib
 from offline_scaling.data import policy_table
-from offline_scaling.data.expertise import select_policies
+from offline_scaling.data.expertise import equal_episode_ranges, select_policies
 from offline_scaling.data.policy_table import PolicyRecord
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.study import grid, sizing, stages, sweep
@@ -69,8 +69,15 @@ def test_every_points_selection_holds_its_budget(smoke, sized):
   by_id = {r.policy_id: r for r in table}
   for point in grid.points(config):
     c = grid.run_config(config, point)
+    assert c.equal_episodes
     chosen = select_policies(table, c.expertise, c.num_policies, c.selection_rule).policy_ids
-    assert sum(by_id[p].num_steps for p in chosen) >= 50 * 16
+    # The run's data: the same first k episodes of every chosen policy.
+    k, ranges = equal_episode_ranges(table, chosen, 50 * 16)
+    assert all(by_id[p].num_episodes >= k for p in chosen)
+    lengths = {p: [e.length for e in episodes_lib.read_shard(root / by_id[p].shard)]
+               for p in chosen}
+    assert sum(sum(lengths[p][:k]) for p in chosen) >= 50 * 16
+    assert set(ranges.values()) == {(0, k)}
   assert sizing.lacking(config, table) == {}
   assert json.loads((root / sizing.RECORD_NAME).read_text())["converged"]
   assert "collect: one pass, round 1: topping up" in log[0]
@@ -116,14 +123,17 @@ def test_a_killed_top_up_resumes_redoing_only_the_unfinished_policy(smoke, sized
   workdir = _copy_data(smoke[1], tmp_path)
   root = workdir / "episodes"
   round_one = sizing.lacking(config, collect.finished_records(root))
+  # The stage saves a round's targets before it plays them.
+  policy_table.write_json_atomic(root / sizing.ROUND_NAME, dict(
+      round=1, short={pid: list(v) for pid, v in round_one.items()}))
   zoo = {p.policy_id: p for p in experts.list_zoo(workdir / "zoo")}
   finished, landed, killed = list(round_one)[:3]
   # `finished` was topped up (shard and row); `landed`'s new shard is in place
   # but the kill came before its row; `killed` left a half-written shard.
-  collect.collect_policy(zoo[finished], root, config.collect.episodes, round_one[finished][1])
+  collect.collect_policy(zoo[finished], root, round_one[finished].target)
   row = collect.shard_path(root, zoo[landed]).with_suffix(".json")
   old_row = row.read_text()
-  collect.collect_policy(zoo[landed], root, config.collect.episodes, round_one[landed][1])
+  collect.collect_policy(zoo[landed], root, round_one[landed].target)
   row.write_text(old_row)
   shard = collect.shard_path(root, zoo[killed])
   (shard.parent / (shard.name + episodes_lib.TMP_SUFFIX)).write_bytes(b"half a record")
@@ -135,6 +145,7 @@ def test_a_killed_top_up_resumes_redoing_only_the_unfinished_policy(smoke, sized
   assert killed in loads
   assert _by_id(root) == _by_id(sized_dir / "episodes")   # as if never killed
   assert not list(root.rglob("*" + episodes_lib.TMP_SUFFIX))
+  assert not (root / sizing.ROUND_NAME).exists()
 
 
 def test_a_cap_bounds_every_policys_transitions(smoke, tmp_path):
@@ -142,19 +153,21 @@ def test_a_cap_bounds_every_policys_transitions(smoke, tmp_path):
   workdir = _copy_data(smoke[1], tmp_path)
   sweep.run_sweep(config, workdir, stage="collect", log=lambda _: None)
   root = workdir / "episodes"
-  targets = sizing.targets(config, collect.finished_records(root))
-  assert set(targets.values()) == {60}   # every share (200 or 267) is capped
-  for pid, r in _by_id(root).items():
-    if pid in targets and r.num_episodes > config.collect.episodes:
-      eps = list(episodes_lib.read_shard(root / r.shard))
-      assert r.num_steps - eps[-1].length < 60 <= r.num_steps   # stopped at the cap
+  records = collect.finished_records(root)
+  by_id = {r.policy_id: r for r in records}
+  targets = sizing.targets(config, records)
+  assert targets
+  for pid, k in targets.items():
+    # k episodes of the selection's longest mean length stay within the cap.
+    assert by_id[pid].num_episodes >= k
+    assert k == 1 or k * by_id[pid].num_steps / by_id[pid].num_episodes <= 60 * 1.5
   stages.check_data(config, workdir)
 
 
 def test_the_train_stage_refuses_a_collection_not_sized_for_one_pass(smoke):
   with pytest.raises(OfflineScalingError,
                      match=r"is not sized for one pass of this sweep: \d+ selected policies hold "
-                           r"fewer transitions than their share \(e\.g\. hopper/seed_\d/\d+: "
+                           r"fewer episodes than their share \(e\.g\. hopper/seed_\d/\d+: "
                            r"\d+ of \d+\); run --stage=collect with --num_tasks=1"):
     stages.check_data(load_sweep("smoke", ONE_PASS), smoke[1])
 
@@ -164,20 +177,22 @@ def _table(num_steps):
                        num_episodes=2, num_steps=num_steps, shard="") for i in range(10)]
 
 
-def test_each_policy_must_hold_the_largest_share_of_a_selection_it_is_in():
+def test_each_policy_must_hold_the_largest_k_of_a_selection_it_is_in():
   # rank rule, P = 4: e = 0.2 takes the 2 weakest, e = 1.0 policies 0, 3, 6, 9;
-  # budget 100 × 32 = 3,200: shares 1,600 and 800.
+  # budget 100 × 32 = 3,200, every episode 100 steps long:
+  # k = ceil(1.05 · 3,200 / 200) = 17 and ceil(1.05 · 3,200 / 400) = 9.
   config = load_sweep("smoke", ["collect.one_pass=True", "expertise=(0.2, 1.0)"])
-  assert sizing.targets(config, _table(0)) == {
-      "hopper/seed_0/0": 1600, "hopper/seed_0/1": 1600, "hopper/seed_0/3": 800,
-      "hopper/seed_0/6": 800, "hopper/seed_0/9": 800}
-  assert sizing.lacking(config, _table(900)) == {"hopper/seed_0/0": (900, 1600),
-                                                 "hopper/seed_0/1": (900, 1600)}
-  # 2 datasets × (3,200 + 4 episodes of 1,000 steps), under 10 × (3,200 + 1,000).
-  assert sizing.top_up_bound(config, 10) == 14_400
-  config.collect.max_steps_per_policy = 500   # 2 × (4 × 500 + 4,000), under 10 × 1,500
-  assert set(sizing.targets(config, _table(0)).values()) == {500}
-  assert sizing.top_up_bound(config, 10) == 12_000
+  assert sizing.targets(config, _table(200)) == {
+      "hopper/seed_0/0": 17, "hopper/seed_0/1": 17, "hopper/seed_0/3": 9,
+      "hopper/seed_0/6": 9, "hopper/seed_0/9": 9}
+  short = sizing.lacking(config, _table(200))
+  assert short["hopper/seed_0/0"] == sizing.Shortfall(2, 17, 1_500)
+  assert short["hopper/seed_0/9"] == sizing.Shortfall(2, 9, 700)
+  # 2 datasets × (3,360 + 4 episodes of 1,000 steps), under 10 × (3,360 + 1,000).
+  assert sizing.top_up_bound(config, 10) == 14_720
+  config.collect.max_steps_per_policy = 500   # k <= 500 / 100
+  assert set(sizing.targets(config, _table(200)).values()) == {5}
+  assert sizing.top_up_bound(config, 10) == 12_000   # 2 × (4 × 500 + 4,000)
 
 
 def test_the_dry_run_prints_the_collection_bound_then_its_exact_first_round(smoke, tmp_path):
@@ -192,6 +207,6 @@ def test_the_dry_run_prints_the_collection_bound_then_its_exact_first_round(smok
       f"{sweep.COLLECT_STEPS_PER_S:,} env steps/s in one process")
   short = sizing.lacking(config, collect.finished_records(smoke[1] / "episodes"))
   line = collection_line(config, str(smoke[1]))
-  assert (f"all 8 zoo policies valued; top up for one pass: "
-          f"{sum(t - h for h, t in short.values()):,} env steps to {len(short)} policies "
+  assert (f"all 8 zoo policies valued; top up for one pass: about "
+          f"{sum(s.steps for s in short.values()):,} env steps to {len(short)} policies "
           "(the first round, from the table)") in line
