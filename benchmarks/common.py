@@ -38,6 +38,45 @@ def machine() -> str:
   return f"{name}, {os.cpu_count()} cores"
 
 
+class OthersLoad:
+  """CPU cores that *other* processes kept busy while the `with` block ran:
+  the machine's busy time (`/proc/stat`) less this process's own (with its
+  waited-for children), over the wall time. A load average would count the
+  benchmark itself. None where /proc is missing.
+
+  Example:
+    with OthersLoad() as load:
+      ...            # the timed window
+    load.cores       # e.g. 0.03: idle apart from us; 1.0: one core taken
+  """
+
+  cores: float | None = None
+
+  @staticmethod
+  def _read() -> tuple[float, float] | None:
+    """(machine busy seconds over all cores, this process's CPU seconds)."""
+    try:
+      with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+      with open("/proc/self/stat") as f:
+        own = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+      return None
+    tick = os.sysconf("SC_CLK_TCK")
+    busy = sum(fields) - fields[3] - fields[4]   # all but idle and iowait
+    return busy / tick, sum(int(x) for x in own[11:15]) / tick   # utime stime cutime cstime
+
+  def __enter__(self) -> "OthersLoad":
+    self._start, self._t0 = self._read(), time.perf_counter()
+    return self
+
+  def __exit__(self, *exc) -> None:
+    end = self._read()
+    if self._start is not None and end is not None:
+      wall = time.perf_counter() - self._t0
+      self.cores = max(0.0, (end[0] - self._start[0]) - (end[1] - self._start[1])) / wall
+
+
 def matmul_peak_gflops(n: int = 2048, repeats: int = 10, dtype=jnp.float32) -> float:
   """This machine's matmul peak in GFLOP/s: 2n³ over the median time of a jitted
   n × n by n × n product of normal `dtype` matrices (JAX's default precision)."""

@@ -22,9 +22,9 @@ Times, in one process and one after the other:
 Each agent's env steps/s is its frames over the wall time of its spans
 (compilation included, as a user sees it), and its return at each span end
 the mean undiscounted raw-score return of the episodes that ended in that span.
-The machine's load average is recorded before and after each side, with its
-matmul peak; a ratio measured while the load average exceeded 0.5 is marked
-busy.
+The cores other processes kept busy during each side (`common.OthersLoad`)
+are recorded, with the matmul peak; a ratio measured while others took more
+than 0.25 of a core is marked busy.
 
 Dopamine runs where it is installed (the peers' venv, `docs/minatar.md`):
 
@@ -34,7 +34,6 @@ Dopamine runs where it is installed (the peers' venv, `docs/minatar.md`):
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 import time
@@ -55,7 +54,7 @@ flags.DEFINE_integer("seed", 1, "run number (ours) and seed (Dopamine)")
 flags.DEFINE_string("out", "benchmarks/out/minatar_dqn", "output directory")
 FLAGS = flags.FLAGS
 
-BUSY_LOAD = 0.5
+BUSY_CORES = 0.25
 
 
 def module_name(game: str) -> str:
@@ -137,12 +136,12 @@ ReplayBuffer.batch_size = 32
   return spans
 
 
-def summarize(name: str, spans: list[dict], load: tuple[float, float]) -> dict:
+def summarize(name: str, spans: list[dict], others_cores: float | None) -> dict:
   """Frames/s over all spans, and the returns at each span end."""
   wall = sum(s["wall_s"] for s in spans)
   return dict(impl=name, frames=spans[-1]["frames"], wall_s=round(wall, 1),
               steps_per_s=round(spans[-1]["frames"] / wall, 1),
-              load_before=load[0], load_after=load[1], spans=spans)
+              others_cores=others_cores, spans=spans)
 
 
 def main(_):
@@ -158,23 +157,24 @@ def main(_):
                 matmul_peak_gflops=round(common.matmul_peak_gflops(), 1),
                 raw_before=round(raw_minatar(FLAGS.game), 1), runs=[])
   for impl in FLAGS.impls:
-    before = os.getloadavg()[0]
-    if impl == "dopamine":
-      try:
-        spans = run_dopamine(FLAGS.game, FLAGS.frames, FLAGS.span, FLAGS.seed)
-      except ImportError as e:
-        print(f"dopamine: not installed here ({e}); see docs/minatar.md for the peers' venv")
-        continue
-    else:
-      spans = run_ours(FLAGS.game, FLAGS.frames, FLAGS.span, FLAGS.seed,
-                       hidden=128 if impl == "ours" else 0)
-    run = summarize(impl, spans, (before, os.getloadavg()[0]))
+    with common.OthersLoad() as others:
+      if impl == "dopamine":
+        try:
+          spans = run_dopamine(FLAGS.game, FLAGS.frames, FLAGS.span, FLAGS.seed)
+        except ImportError as e:
+          print(f"dopamine: not installed here ({e}); see docs/minatar.md for the peers' venv")
+          continue
+      else:
+        spans = run_ours(FLAGS.game, FLAGS.frames, FLAGS.span, FLAGS.seed,
+                         hidden=128 if impl == "ours" else 0)
+    run = summarize(impl, spans, others.cores)
     report["runs"].append(run)
     print(f"{impl:9s} {run['steps_per_s']:8.1f} frames/s  returns "
-          f"{[round(s['return_raw'], 1) for s in spans]}  load {before:.2f}→{run['load_after']:.2f}")
+          f"{[round(s['return_raw'], 1) for s in spans]}  others used "
+          f"{others.cores if others.cores is None else round(others.cores, 2)} cores")
     (out / f"{FLAGS.game}.json").write_text(json.dumps(report, indent=1))
   report["raw_after"] = round(raw_minatar(FLAGS.game), 1)
-  busy = max([r["load_before"] for r in report["runs"]] + [0.0]) > BUSY_LOAD
+  busy = max([r["others_cores"] or 0.0 for r in report["runs"]] + [0.0]) > BUSY_CORES
   print(f"raw minatar {report['raw_before']:.0f} → {report['raw_after']:.0f} steps/s; "
         f"matmul peak {report['matmul_peak_gflops']} GFLOP/s; {report['machine']}")
   rates = {r["impl"]: r["steps_per_s"] for r in report["runs"]}
@@ -183,7 +183,7 @@ def main(_):
       ratio = rates[mine] / rates["dopamine"]
       report[f"{mine}_over_dopamine"] = round(ratio, 2)
       print(f"{mine} / dopamine = {ratio:.2f}×" + (
-          f"  (BUSY: load average above {BUSY_LOAD} before a side; not a ratio to quote)"
+          f"  (BUSY: other processes took over {BUSY_CORES} of a core; not a ratio to quote)"
           if busy else ""))
   report["busy"] = busy
   (out / f"{FLAGS.game}.json").write_text(json.dumps(report, indent=1))
