@@ -197,8 +197,10 @@ def smoke() -> ml_collections.ConfigDict:
 def _atari(name, games, expertise, widths, num_seeds, steps, data, eval_episodes, eval_every,
            num_policies):
   c = _base("atari")
+  # The `rank` rule, so that every level holds P checkpoints: under `value`, DQN's
+  # fast early learning leaves few checkpoints below the low levels' thresholds.
   c.update(name=name, envs=games, algos=("cql", "rci"), expertise=expertise, sizes=widths,
-           num_seeds=num_seeds, num_policies=(num_policies,))
+           num_seeds=num_seeds, num_policies=(num_policies,), selection_rule="rank")
   c.run = ml_collections.ConfigDict(dict(
       eval_episodes=eval_episodes,
       train=dict(steps=steps, eval_every=eval_every, checkpoint_every=eval_every,
@@ -214,9 +216,11 @@ def atari_paper() -> ml_collections.ConfigDict:
   P = 50 of the 200 checkpoints (5 runs × the first 40) at every level, and
   10,000 episodes split evenly over them (200 per checkpoint): the paper fixes
   the number of policies and of episodes per policy so that diversity does not
-  confound quality. 50 is the most the lowest level can always give under the
-  `rank` rule (a quarter of 200); under `value` a level with fewer eligible
-  checkpoints takes them all, and its selection records how many.
+  confound quality. The levels select by `rank` (level e: the lowest e·200
+  checkpoints by value), and 50 is the most the lowest level gives (a quarter
+  of 200). Under `value` a level whose threshold few checkpoints fall below
+  (DQN learns fast early, so most checkpoints are good) would take them all,
+  and P would change with the level.
   """
   return _atari("atari_paper", ("Breakout", "Enduro", "MsPacman", "Pong", "SpaceInvaders"),
                 (0.25, 0.5, 0.75, 1.0), (0.5, 1.0, 2.0, 3.0, 4.0, 6.0), num_seeds=3,
@@ -236,7 +240,7 @@ def _minatar(name, games, expertise, widths, num_seeds, steps, eval_episodes, ev
              num_policies, replay):
   c = _base("minatar")
   c.update(name=name, envs=games, algos=minatar_run.ALGOS, expertise=expertise, sizes=widths,
-           num_seeds=num_seeds, num_policies=(num_policies,))
+           num_seeds=num_seeds, num_policies=(num_policies,), selection_rule="rank")
   c.run = ml_collections.ConfigDict(dict(
       eval_episodes=eval_episodes,
       train=dict(steps=steps, eval_every=eval_every, checkpoint_every=eval_every,
@@ -251,7 +255,8 @@ def minatar_repro() -> ml_collections.ConfigDict:
   widths 0.25–2 (BC 13K–822K parameters) × 5 seeds, 10 evaluation episodes each.
 
   The data: 3 online DQN runs per game × 5M frames, logged in 50 checkpoints
-  of 100,000 transitions (150 policies); P = 20 at every level, each with all
+  of 100,000 transitions (150 policies); P = 20 at every level (`rank` rule:
+  level e holds the lowest e·150 checkpoints by value, 37 at e = 0.25), each with all
   its checkpoint's episodes, so every level's dataset holds about 2M
   transitions, and 60,000 updates of batch 32 (1.9M samples) see each at
   most once.
