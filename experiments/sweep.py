@@ -96,6 +96,18 @@ def collection_line(config, workdir: str) -> str | None:
           "steps/s in one process")
 
 
+def replay_line(config, workdir: str) -> str | None:
+  """The MinAtar replay stage's cost for --dry_run (None: no replay to log)."""
+  r = sweep.replay_estimate(config, workdir)
+  if r is None:
+    return None
+  hours = r["hours"]
+  wall = f"{hours:.3g} h" if hours >= 1 else f"{hours * 60:.2g} min"
+  return (f"replay: {r['runs']} DQN runs ({len(config.envs)} games × {config.replay.runs}) × "
+          f"{config.replay.frames:,} frames: {r['frames'] - r['done']:,} of {r['frames']:,} "
+          f"frames left; ~{wall} at {sweep.REPLAY_FRAMES_PER_S:,} frames/s, one run at a time")
+
+
 def main(_):
   if not F.workdir:
     raise OfflineScalingError("--workdir is required")
@@ -105,9 +117,9 @@ def main(_):
     show_p = len(config.num_policies) > 1
     for p in planned:
       print(f"{p.run_id}  {'done' if p.done else 'todo'}  {p.point.label(show_p)}")
-    line = collection_line(config, F.workdir)
-    if line:
-      print(line)
+    for line in (collection_line(config, F.workdir), replay_line(config, F.workdir)):
+      if line:
+        print(line)
     cost = sweep.estimate(config, planned)
     print(f"{cost['points']} points, {cost['to_run']} to run: {cost['sample_updates']:.3g} "
           f"sample-updates, ~{cost['flops']:.3g} FLOPs (~{cost['cpu_hours']:.3g} h at "

@@ -43,6 +43,10 @@ IMPALA_X1_PARAMS = 2.26e6
 # shared with other work: medians 2,490 (raw HopperBulletEnv 4,394 steps/s)
 # and 2,058 (raw 3,837) in two runs; the lower, rounded.
 COLLECT_STEPS_PER_S = 2_000
+# Online DQN frames per second for the MinAtar replay (one run, the reference
+# network): Breakout, `benchmarks.minatar_dqn` on 2026-12-07, idle 2-core AMD
+# EPYC (matmul peak 164 GFLOP/s): 1,440; rounded down.
+REPLAY_FRAMES_PER_S = 1_400
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +136,26 @@ def collection_estimate(sweep: ml_collections.ConfigDict,
     out.update(top_up_steps=sum(s.steps for s in short.values()), top_up_policies=len(short))
   out["hours"] = (out["value_steps"] + out["top_up_steps"]) / COLLECT_STEPS_PER_S / 3600
   return out
+
+
+def replay_estimate(sweep: ml_collections.ConfigDict,
+                    workdir: str | epath.Path) -> dict | None:
+  """What the MinAtar replay stage has left to play; None when the sweep logs
+  no replay (another domain, or `data.data_dir`).
+
+  Returns:
+    dict(runs: games × runs, frames: all of them, done: frames already
+    logged, hours: the rest at REPLAY_FRAMES_PER_S, one run at a time).
+  """
+  if sweep.domain != "minatar" or sweep.data.data_dir:
+    return None
+  root = stages.data_dir(sweep, workdir)
+  r = sweep.replay
+  done = sum(min(online_dqn.frames_done(root, game, run), r.frames)
+             for game in sweep.envs for run in range(1, r.runs + 1))
+  total = len(sweep.envs) * r.runs * r.frames
+  return dict(runs=len(sweep.envs) * r.runs, frames=total, done=done,
+              hours=(total - done) / REPLAY_FRAMES_PER_S / 3600)
 
 
 def _die_with_parent() -> None:

@@ -100,6 +100,16 @@ def run_dir(workdir: str | epath.Path, game: str, run: int) -> epath.Path:
   return epath.Path(workdir) / minatar_game_name(game).lower() / f"run_{run}"
 
 
+def frames_done(workdir: str | epath.Path, game: str, run: int) -> int:
+  """Frames run `run` of `game` has logged so far (the last span end in its
+  `progress.jsonl`; 0 before its first)."""
+  log = run_dir(workdir, game, run) / "progress.jsonl"
+  if not log.exists():
+    return 0
+  lines = [line for line in log.read_text().splitlines() if line.strip()]
+  return int(json.loads(lines[-1])["frames"]) if lines else 0
+
+
 def policy_id(game: str, run: int, checkpoint: int) -> str:
   """`<game>/run_<r>/<i>`, the id of run r's checkpoint i."""
   return f"{minatar_game_name(game).lower()}/run_{run}/{checkpoint}"

@@ -11,8 +11,12 @@ from offline_scaling.train import runs  # noqa: E402
 
 
 def test_minatar_smoke_sweep_logs_its_replay_then_runs_every_algorithm(tmp_path):
+  from experiments.sweep import replay_line
   config = grid.get_sweep("minatar_smoke")
+  assert replay_line(config, str(tmp_path)).startswith(
+      "replay: 2 DQN runs (1 games × 2) × 1,500 frames: 3,000 of 3,000 frames left; ~")
   results = sweep.run_sweep(config, tmp_path, workers=1, log=lambda _: None)
+  assert sweep.replay_estimate(config, tmp_path)["done"] == 3_000
   rows = policy_table.read_policy_table(tmp_path / "replay" / "breakout")
   assert len(rows) == 2 * 3 and {r.seed for r in rows} == {1, 2}
   assert sorted(r["algo"] for r in results) == ["bc", "cql", "rci"]
