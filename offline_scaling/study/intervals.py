@@ -17,8 +17,9 @@ about such a point holds.
 **The rule.** A comparison *holds* only when the 95% CI of the quantity it
 compares lies wholly on one side of what it is compared with (`side`): a
 point's return against a fixed value (its level's best expert, × 0.8 or
-× 1.2), and two evaluations of the same seeds by the CI of their mean paired
-difference against 0.
+× 1.2), two evaluations of the same seeds by the CI of their mean paired
+difference against 0, and two different runs (independent seeds) by the CI of
+the difference of their means (`diff_ci`) against 0.
 """
 
 from __future__ import annotations
@@ -39,6 +40,19 @@ def mean_ci(values, level: float = LEVEL) -> tuple[float, float]:
     return float("nan"), float("nan")
   ci = stats.bootstrap((values,), np.mean, n_resamples=N_RESAMPLES, confidence_level=level,
                        method="percentile", rng=np.random.default_rng(SEED)).confidence_interval
+  return float(ci.low), float(ci.high)
+
+
+def diff_ci(a, b, level: float = LEVEL) -> tuple[float, float]:
+  """(low, high) of the `level` percentile bootstrap CI of mean(a) − mean(b) for
+  independent samples (`a`, `b`: one value per seed of two different runs, each
+  resampled on its own); (NaN, NaN) when either has fewer than 2 seeds."""
+  a, b = (np.asarray(v, dtype=float).ravel() for v in (a, b))
+  if a.size < 2 or b.size < 2:
+    return float("nan"), float("nan")
+  ci = stats.bootstrap((a, b), lambda x, y, axis=-1: x.mean(axis) - y.mean(axis),
+                       n_resamples=N_RESAMPLES, confidence_level=level, method="percentile",
+                       rng=np.random.default_rng(SEED)).confidence_interval
   return float(ci.low), float(ci.high)
 
 

@@ -4,7 +4,8 @@
 draws the study's figures into `<workdir>/report/` (PNG + PDF), fits a BNSL
 to return vs parameter count per (env, algo, expertise) with the largest
 `holdout` sizes held out, and writes `<workdir>/report/report.md` and
-`results.csv` (one row per run and conditioner). `publish` copies what a
+`results.csv` (one row per run and conditioner), and judges the paper's
+claims (a)–(f) by their intervals (`claims`, `claims.csv`). `publish` copies what a
 reader needs (markdown, PNGs, CSV) to a folder such as `docs/results/`.
 
 When the runs hold more than one number of experts P (a sweep over
@@ -30,7 +31,7 @@ import pandas as pd
 from etils import epath
 
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.study import figures, fits, intervals, results
+from offline_scaling.study import claims, figures, fits, intervals, results
 
 GROUP_BY = ["env", "algo", "expertise"]
 
@@ -106,44 +107,30 @@ def _ratio_cell(r) -> str:
   return f"{r.vs_best_expert:.2f} [{r.vs_best_expert_ci_low:.2f}, {r.vs_best_expert_ci_high:.2f}]"
 
 
-# A ratio to the best expert whose 95% CI lies within this band "tracks the best expert".
-TRACKS = (0.8, 1.2)
-
-
-def _judge(low: float, high: float) -> str:
-  """One level's ratio CI against `TRACKS` (`intervals.side`): "above", "below",
-  "tracks", or "undecided" where the CI straddles a bound or is NaN (one seed)."""
-  over, under = intervals.side(low, high, TRACKS[1]), intervals.side(low, high, TRACKS[0])
-  if over > 0:
-    return "above"
-  if under < 0:
-    return "below"
-  return "tracks" if (over < 0 and under > 0) else "undecided"
-
-
 def _verdict(g: pd.DataFrame) -> str:
   """What one (env, algo)'s ratios to the best expert say, level by level,
-  judged by their 95% CIs (`_judge`)."""
+  judged by their 95% CIs (`claims.judge_ratio`)."""
   rated = g[g.vs_best_expert.notna()]
   judged = {}
   for e, low, high in zip(rated.expertise, rated.vs_best_expert_ci_low,
                           rated.vs_best_expert_ci_high):
-    judged.setdefault(_judge(low, high), []).append(f"{e:g}")
-  band = f"{TRACKS[0]:g}–{TRACKS[1]:g}×"
+    judged.setdefault(claims.judge_ratio(low, high), []).append(f"{e:g}")
+  lo, hi = claims.TRACKS
+  band = f"{lo:g}–{hi:g}×"
   if set(judged) == {"tracks"}:
     where = "every level" if g.vs_best_expert.notna().all() else "every level with a ratio"
     return f"tracks the best expert at {where} (95% CI within {band})"
-  texts = {"above": f"exceeds the best expert by more than {TRACKS[1]:g}× at expertise ",
-           "below": f"falls below {TRACKS[0]:g}× of the best expert at expertise ",
+  texts = {"above": f"exceeds the best expert by more than {hi:g}× at expertise ",
+           "below": f"falls below {lo:g}× of the best expert at expertise ",
            "tracks": f"tracks it (95% CI within {band}) at expertise ",
-           "undecided": f"is undecided (95% CI across {TRACKS[0]:g}× or {TRACKS[1]:g}×, or "
+           "undecided": f"is undecided (95% CI across {lo:g}× or {hi:g}×, or "
                         "one seed) at expertise "}
   return " and ".join(texts[k] + ", ".join(judged[k]) for k in texts if k in judged)
 
 
 def headline_sentence(head: pd.DataFrame) -> str:
   """One sentence: performance at scale against the best expert, per level,
-  and what its 95% CI says (`_verdict`, `TRACKS`); per P too when `head` has a
+  and what its 95% CI says (`_verdict`, `claims.TRACKS`); per P too when `head` has a
   P column. Levels without a ratio (best expert's value ≤ 0) are given as
   return vs value."""
   parts = []
@@ -347,6 +334,16 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
               "figure *Performance at scale vs the number of experts* draws it):", ""]
     lines += diversity_lines(df)
   lines += ["", "## More training", ""] + gains_summary(results.training_gains(curves))
+  lines += ["", "## The paper's claims", ""]
+  if show_p:
+    lines.append("Not judged: the runs vary P, and the claims compare runs at one P.")
+  else:
+    judged = claims.judge(df, curves, entries)
+    judged.to_csv(out / "claims.csv", index=False)
+    lines += ["Each claim judged by its 95% intervals (`study.claims`): **holds** where every "
+              "comparison goes its way, **partly** where some do, **does not hold** where "
+              "none does and one goes against it, **undecided** where none is decided.", ""]
+    lines += claims.markdown(judged)
   per = ", ".join("P" if k == "num_policies" else k for k in keys)
   lines += ["", "## BNSL extrapolation", "",
             f"Return vs parameters per ({per}), fitted without the largest "
