@@ -1,4 +1,4 @@
-"""The paper's claims (a)–(f) about one sweep, each judged by its 95% intervals.
+"""The paper's claims about one sweep, each judged by its 95% intervals.
 
 `judge(df, curves, entries)` reads a report's tables (`results.load_results`,
 `results.curves_table`, the BNSL entries of `fits.fit_groups`) and returns one
@@ -28,6 +28,19 @@ compared for each:
   (CI above 0) and from c = 1 to the highest (CI below 0), per level.
 * (f) a BNSL fitted on the smaller sizes extrapolates to the held-out largest:
   the prediction inside the held-out point's 95% CI, per (algo, level).
+
+On Atari and MinAtar (the paper's Section 5.2; `domain` "atari" or "minatar"),
+returns and values in one unit (`value_unit`):
+
+* (g) CQL exceeds the best expert at low expertise: at the largest width, the
+  ratio's CI wholly above 1 at every level ≤ `LOW`.
+* (h) at high expertise it does not, however wide: at every width and level ≥
+  `HIGH`, the ratio's CI wholly below 1 goes the claim's way, wholly above it
+  against.
+* (i) RCI's asymptote does not consistently rise with expertise: at the largest
+  width, each step up a level by the CI of the difference of means; it holds
+  when one step falls, does not hold when every step rises.
+* (j) as (f), over width.
 """
 
 from __future__ import annotations
@@ -39,6 +52,10 @@ from offline_scaling.study import intervals, results
 
 # A ratio to the best expert whose 95% CI lies within this band "tracks the best expert".
 TRACKS = (0.8, 1.2)
+
+# Atari/MinAtar levels that are "low" (claim g) and "high" (claim h).
+LOW, HIGH = 0.5, 0.75
+FRAME_DOMAINS = ("atari", "minatar")
 
 COLUMNS = ["env", "claim", "algo", "measured", "for_", "against", "compared", "verdict"]
 
@@ -205,13 +222,79 @@ def claim_f(df: pd.DataFrame, entries: list[dict]) -> list[dict]:
   return rows
 
 
+def _vs_one(rows: pd.DataFrame) -> list[int]:
+  """Each row's ratio CI against 1 (`intervals.side`): +1 above, −1 below, 0 across."""
+  return [intervals.side(lo, hi, 1.0) for lo, hi in zip(rows.ratio_low, rows.ratio_high)]
+
+
+def _ratios(rows: pd.DataFrame) -> str:
+  return "; ".join(f"e = {e:g}, ×{w:g}: {r:.2f} [{lo:.2f}, {hi:.2f}]" for e, w, r, lo, hi in
+                   zip(rows.expertise, rows["size"], rows.eval_return / rows.best_expert_value,
+                       rows.ratio_low, rows.ratio_high))
+
+
+def _with_ratio(df: pd.DataFrame) -> pd.DataFrame:
+  """`df`'s rows with a positive best expert's value, with the ratio's CI."""
+  best = df["best_expert_value"].where(df["best_expert_value"] > 0)
+  out = df.assign(ratio_low=df.return_ci_low / best, ratio_high=df.return_ci_high / best)
+  return out[best.notna()].sort_values(["expertise", "size"])
+
+
+def claim_g(df: pd.DataFrame) -> list[dict]:
+  """(g), per env: CQL's largest width above the best expert at every level ≤ `LOW`."""
+  rows = []
+  for env, g in _at_scale(df[df.algo == "cql"]).groupby("env"):
+    low = _with_ratio(g[g.expertise <= LOW])
+    sides = _vs_one(low)
+    measured = "CQL at the largest width, return / best expert: " + _ratios(low)
+    rows.append(_row(env, "g", "cql", measured, sides.count(1), sides.count(-1), len(sides)))
+  return rows
+
+
+def claim_h(df: pd.DataFrame) -> list[dict]:
+  """(h), per env: CQL below the best expert at every width and level ≥ `HIGH`."""
+  rows = []
+  for env, g in df[(df.algo == "cql") & (df.expertise >= HIGH)].groupby("env"):
+    high = _with_ratio(g)
+    sides = _vs_one(high)
+    measured = "CQL at every width, return / best expert: " + _ratios(high)
+    rows.append(_row(env, "h", "cql", measured, sides.count(-1), sides.count(1), len(sides)))
+  return rows
+
+
+def claim_i(df: pd.DataFrame) -> list[dict]:
+  """(i), per env: RCI's largest width one level up minus this level (CI of the
+  difference); one step that falls is enough, every step rising refutes it."""
+  rows = []
+  for env, g in _at_scale(df[df.algo == "rci"]).groupby("env"):
+    steps = list(zip(g.expertise, g.seed_returns))
+    cells, sides = [], []
+    for (lo_e, lo), (hi_e, hi) in zip(steps, steps[1:]):
+      up, at = np.asarray(hi), np.asarray(lo)
+      low, high = intervals.diff_ci(up, at)
+      sides.append(intervals.side(low, high, 0.0))
+      cells.append(f"{lo_e:g}→{hi_e:g}: {intervals.format_ci(up.mean() - at.mean(), low, high)}")
+    falls, rises = sides.count(-1), sides.count(1)
+    row = _row(env, "i", "rci", "RCI at the largest width, return one level up minus at the "
+               "level: " + "; ".join(cells), falls, rises, len(sides))
+    row["verdict"] = ("holds" if falls else
+                      "does not hold" if sides and rises == len(sides) else "undecided")
+    rows.append(row)
+  return rows
+
+
 def judge(df: pd.DataFrame, curves: pd.DataFrame, entries: list[dict]) -> pd.DataFrame:
   """Every claim of the module docstring, one row per (env, claim, algo), in
   `COLUMNS` (`for_`/`against`: comparisons that go the claim's way / the other
-  way; `compared`: all of them). `df`: `results.load_results`; `curves`:
-  `results.curves_table`; `entries`: the BNSL fits (`fits.fit_groups`)."""
-  rows = (claim_a(df) + claim_b(df) + claim_c(results.training_gains(curves)) + claim_d(df) + claim_e(curves)
-          + claim_f(df, entries))
+  way; `compared`: all of them): (a)–(f) for PyBullet, (g)–(j) for Atari and
+  MinAtar. `df`: `results.load_results`; `curves`: `results.curves_table`;
+  `entries`: the BNSL fits (`fits.fit_groups`)."""
+  if df["domain"].isin(FRAME_DOMAINS).all():
+    rows = (claim_g(df) + claim_h(df) + claim_i(df)
+            + [dict(r, claim="j") for r in claim_f(df, entries)])
+  else:
+    rows = (claim_a(df) + claim_b(df) + claim_c(results.training_gains(curves))
+            + claim_d(df) + claim_e(curves) + claim_f(df, entries))
   return pd.DataFrame(rows, columns=COLUMNS).sort_values(["env", "claim", "algo"],
                                                          ignore_index=True)
 

@@ -5,7 +5,7 @@ draws the study's figures into `<workdir>/report/` (PNG + PDF), fits a BNSL
 to return vs parameter count per (env, algo, expertise) with the largest
 `holdout` sizes held out, and writes `<workdir>/report/report.md` and
 `results.csv` (one row per run and conditioner), and judges the paper's
-claims (a)–(f) by their intervals (`claims`, `claims.csv`). `publish` copies what a
+claims by their intervals (`claims`, `claims.csv`). `publish` copies what a
 reader needs (markdown, PNGs, CSV) to a folder such as `docs/results/`.
 
 When the runs hold more than one number of experts P (a sweep over

@@ -121,3 +121,37 @@ def test_the_difference_interval_of_independent_runs(a, b, inside):
   low, high = intervals.diff_ci(a, b)
   assert (low <= 0 <= high) == inside
   assert np.isnan(intervals.diff_ci((1,), b)[0])
+
+
+def _frames(mean, spread=0.05):
+  """MinAtar-shaped rows: CQL and RCI at the Atari levels × widths 0.25, 1;
+  best expert's value 10 e; seeds mean(algo, e, w) + spread × (−2 … 2)."""
+  rows = []
+  for algo in ("cql", "rci"):
+    for e in (0.25, 0.5, 0.75, 1.0):
+      for w in (0.25, 1.0):
+        seeds = mean(algo, e, w) + spread * np.linspace(-2, 2, 5)
+        low, high = intervals.mean_ci(seeds)
+        rows.append(dict(env="breakout", domain="minatar", algo=algo, expertise=e, size=w,
+                         param_count=int(w * 100_000), eval_return=seeds.mean(),
+                         return_ci_low=low, return_ci_high=high, seed_returns=tuple(seeds),
+                         best_expert_value=10 * e))
+  return pd.DataFrame(rows)
+
+
+def test_the_atari_claims_cql_beyond_weak_experts_and_rcis_asymptote():
+  # CQL at 4 at every level and width: above the weakest experts (2.5), below
+  # the others (5, 7.5, 10); RCI flat at 3.
+  paper = _frames(lambda algo, e, w: 4.0 if algo == "cql" else 3.0)
+  table = claims.judge(paper, pd.DataFrame(), [])
+  assert set(table.claim) == {"g", "h", "i"}
+  assert _one(table, "g", "cql").verdict == "partly"    # above 2.5, below 5
+  assert _one(table, "h", "cql").verdict == "holds"
+  assert _one(table, "i", "rci").verdict == "undecided"   # flat: no step rises or falls
+  # RCI rising with every level refutes (i); falling once proves it.
+  rising = claims.claim_i(_frames(lambda algo, e, w: 10 * e))
+  assert rising[0]["verdict"] == "does not hold"
+  dip = claims.claim_i(_frames(lambda algo, e, w: 10 * e - (5 if e == 0.75 else 0)))
+  assert dip[0]["verdict"] == "holds"
+  strong = _frames(lambda algo, e, w: 20.0)   # CQL above every expert: (h) refuted
+  assert _one(claims.judge(strong, pd.DataFrame(), []), "h", "cql").verdict == "does not hold"
