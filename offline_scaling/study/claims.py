@@ -299,9 +299,24 @@ def judge(df: pd.DataFrame, curves: pd.DataFrame, entries: list[dict]) -> pd.Dat
                                                          ignore_index=True)
 
 
+def by_env(table: pd.DataFrame) -> list[str]:
+  """Markdown lines: `judge`'s verdicts with a column per env, a row per (claim,
+  algo) ('–' where an env has no such row)."""
+  envs = sorted(table.env.unique())
+  wide = table.pivot_table(index=["claim", "algo"], columns="env", values="verdict",
+                           aggfunc="first").reindex(columns=envs)
+  lines = ["| claim | algo | " + " | ".join(envs) + " |", "|---|---|" + "---|" * len(envs)]
+  lines += [f"| ({claim}) | {algo.upper() or '–'} | "
+            + " | ".join("–" if pd.isna(v) else f"**{v}**" for v in row) + " |"
+            for (claim, algo), row in zip(wide.index, wide.to_numpy())]
+  return lines
+
+
 def markdown(table: pd.DataFrame) -> list[str]:
-  """Markdown lines: the claims table of `judge`, one row per (env, claim, algo)."""
-  lines = ["| env | claim | algo | measured | verdict |", "|---|---|---|---|---|"]
+  """Markdown lines: the claims table of `judge`, one row per (env, claim, algo);
+  preceded by `by_env` when it holds more than one env."""
+  lines = by_env(table) + [""] if table.env.nunique() > 1 else []
+  lines += ["| env | claim | algo | measured | verdict |", "|---|---|---|---|---|"]
   lines += [f"| {r.env} | ({r.claim}) | {r.algo.upper() or '–'} | {r.measured} | "
             f"**{r.verdict}** |" for r in table.itertuples()]
   return lines

@@ -155,3 +155,14 @@ def test_the_atari_claims_cql_beyond_weak_experts_and_rcis_asymptote():
   assert dip[0]["verdict"] == "holds"
   strong = _frames(lambda algo, e, w: 20.0)   # CQL above every expert: (h) refuted
   assert _one(claims.judge(strong, pd.DataFrame(), []), "h", "cql").verdict == "does not hold"
+
+
+def test_several_envs_get_a_verdict_column_each():
+  one = _runs(lambda algo, e, n: 1000 * e)
+  two = one.assign(env="walker2d")
+  two.loc[two.algo == "rci", ["return_ci_low", "return_ci_high"]] = [0.0, 5000.0]
+  table = pd.DataFrame(claims.claim_a(pd.concat([one, two])))
+  lines = claims.markdown(table)
+  assert lines[0] == "| claim | algo | hopper | walker2d |"
+  assert "| (a) | RCI | **holds** | **undecided** |" in lines
+  assert "| (a) | RFI | **holds** | **holds** |" in lines
