@@ -132,7 +132,7 @@ def test_the_return_code_is_a_run_setting_that_keeps_earlier_ids():
 
 # Ids of points since the stream's version 2 (the mixture, each seed its own
 # order; issue 20), which changed every id: runs trained on the earlier stream
-# (docs/results/reproduction among them) are not these runs. A change that
+# (docs/results/reproduction_old among them) are not these runs. A change that
 # moves these ids makes every finished run of the presets run again. The
 # one-pass preset's ids moved once more when its runs took equal episodes per
 # expert (`equal_episodes`, 2026-12-07) instead of whatever their policies held.
