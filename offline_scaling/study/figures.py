@@ -101,19 +101,17 @@ def at_scale(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def performance_vs_expertise(df: pd.DataFrame) -> plt.Figure:
-  """Figure 1 from `load_results`' table."""
-  scale = at_scale(df)
-  envs = sorted(scale["env"].unique())
-  fig, axes = _panels(len(envs))
-  for ax, env in zip(axes, envs):
-    rows = scale[scale["env"] == env]
-    for algo, g in rows.groupby("algo"):
-      _band(ax, g.sort_values("expertise"), "expertise", "eval_return", "return_ci_low",
-            "return_ci_high", marker="o",
-            label=f"{algo.upper()} ({int(g['param_count'].iloc[0]):,} params)")
-    best = rows.groupby("expertise")["best_expert_value"].max()
+  """Figure 1 from `load_results`' table: one panel per (env, algo), the largest
+  model's return vs expertise with its 95% CI band, and the best expert's value
+  in the data as the reference line."""
+  fig, panels = _env_algo_panels(at_scale(df))
+  for ax, env, algo, rows in panels:
+    g = rows.sort_values("expertise")
+    _band(ax, g, "expertise", "eval_return", "return_ci_low", "return_ci_high", marker="o",
+          label=f"{algo.upper()} ({int(g['param_count'].iloc[0]):,} params)")
+    best = g.groupby("expertise")["best_expert_value"].max()
     ax.plot(best.index, best.values, "k--", marker="*", label="best expert in the data")
-    ax.set(title=env, xlabel="expertise", ylabel="return")
+    ax.set(title=f"{env} {algo.upper()}", xlabel="expertise", ylabel="return")
     ax.legend(fontsize=7)
   return _finish(fig, "Performance at scale vs expertise")
 
