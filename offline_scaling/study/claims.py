@@ -151,6 +151,8 @@ def claim_d(df: pd.DataFrame) -> list[dict]:
   rows = []
   for (env, algo), g in df.groupby(["env", "algo"]):
     small, large = g.param_count.min(), g.param_count.max()
+    if small == large:   # one size: nothing to weigh a level against
+      continue
     levels = sorted(g.expertise.unique())
     cells, sides = [], []
     for lo_e, hi_e in zip(levels, levels[1:]):

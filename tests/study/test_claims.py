@@ -166,3 +166,8 @@ def test_several_envs_get_a_verdict_column_each():
   assert lines[0] == "| claim | algo | hopper | walker2d |"
   assert "| (a) | RCI | **holds** | **undecided** |" in lines
   assert "| (a) | RFI | **holds** | **holds** |" in lines
+
+
+def test_one_size_leaves_size_against_quality_unjudged():
+  df = _runs(lambda algo, e, n: 1000 * e)
+  assert claims.claim_d(df[df.param_count == SIZES[-1]]) == []
