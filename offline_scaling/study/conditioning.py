@@ -34,7 +34,7 @@ from etils import epath
 from offline_scaling.data.policy_table import write_json_atomic
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets import return_embedding
-from offline_scaling.study import results
+from offline_scaling.study import intervals, results
 from offline_scaling.study.grid import PAPER_CONDITIONERS
 from offline_scaling.train import offline_run, pybullet_imitation, runs
 
@@ -130,8 +130,9 @@ def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.Da
   Columns: run_id, env, expertise, param_count, size (the sweep point's
   requested size, else param_count), code_size (the return code's
   dimension), code_offset (its shift, return-range units), conditioner,
-  asked_return (G_min + c·(G_max − G_min), env reward units), return_mean (over seeds and episodes), return_std (over the seeds'
-  mean returns), at_best_expert (c is c*), best_expert_value, g_min, g_max.
+  asked_return (G_min + c·(G_max − G_min), env reward units), return_mean
+  (over seeds and episodes), return_std (over the seeds' mean returns),
+  seed_returns (each seed's mean return), at_best_expert (c is c*), best_expert_value, g_min, g_max.
   Sorted by env, expertise, code_size, code_offset, size, conditioner.
   """
   rows = []
@@ -153,7 +154,7 @@ def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.Da
                        conditioner=c,
                        asked_return=g_min + c * (g_max - g_min),
                        return_mean=float(seeds.mean()), return_std=float(seeds.std()),
-                       at_best_expert=key == star_key,
+                       seed_returns=tuple(seeds.tolist()), at_best_expert=key == star_key,
                        best_expert_value=record["best_expert_value"], g_min=g_min,
                        g_max=g_max))
   if not rows:
@@ -186,7 +187,10 @@ def boundary_summary(table: pd.DataFrame, step: float = BOUNDARY_STEP) -> pd.Dat
   Columns: env, expertise, code_size, code_offset, size, conditioner (c),
   return_below, return_at, return_above (mean returns at c − step, c, c + step),
   bits_below, bits_above (the run's code bits that differ between c and
-  c ∓ step, `return_embedding.flipped_bits`). Sorted as the table.
+  c ∓ step, `return_embedding.flipped_bits`), and the step's change in return
+  paired over seeds with its 95% CI (`intervals.mean_ci`): jump_below (at c
+  minus at c − step), jump_above (at c + step minus at c), each with _ci_low,
+  _ci_high. Sorted as the table.
 
   Raises:
     OfflineScalingError: when no c of the table was played with both neighbours.
@@ -195,13 +199,20 @@ def boundary_summary(table: pd.DataFrame, step: float = BOUNDARY_STEP) -> pd.Dat
   for _, g in table.groupby("run_id", sort=False):
     run = g.iloc[0]
     at = {_key(c): r for c, r in zip(g["conditioner"], g["return_mean"])}
+    seeds = {_key(c): np.asarray(r) for c, r in zip(g["conditioner"], g["seed_returns"])}
     for c in sorted(g["conditioner"]):
       below, above = at.get(_key(c - step)), at.get(_key(c + step))
       if below is None or above is None:
         continue
       bits = return_embedding.flipped_bits(c, step, run["code_size"] // 2, run["code_offset"])
-      rows.append(dict(**{k: run[k] for k in RUN_KEYS}, conditioner=c, return_below=below, return_at=at[_key(c)], return_above=above,
-                       bits_below=bits[0], bits_above=bits[1]))
+      jumps = {}
+      for name, (lo, hi) in (("jump_below", (c - step, c)), ("jump_above", (c, c + step))):
+        diff = seeds[_key(hi)] - seeds[_key(lo)]
+        jumps[name] = float(diff.mean())
+        jumps[f"{name}_ci_low"], jumps[f"{name}_ci_high"] = intervals.mean_ci(diff)
+      rows.append(dict(**{k: run[k] for k in RUN_KEYS}, conditioner=c, return_below=below,
+                       return_at=at[_key(c)], return_above=above, bits_below=bits[0],
+                       bits_above=bits[1], **jumps))
   if not rows:
     raise OfflineScalingError(f"no conditioner was played at c ± {step:g} beside it: "
                               "play them first (rci_conditioning --boundary)")

@@ -103,6 +103,10 @@ def test_the_boundary_replay_reads_c_and_its_neighbours_side_by_side(rci_runs, t
     got = table[table["size"] == r.size].set_index("conditioner")["return_mean"]
     assert (r.return_below, r.return_at, r.return_above) == (
         got[1 - 2 ** -8], got[1.0], got[1 + 2 ** -8])
+    # The steps' changes are paired over seeds, each with its interval around it.
+    assert r.jump_below == pytest.approx(r.return_at - r.return_below)
+    assert r.jump_above == pytest.approx(r.return_above - r.return_at)
+    assert r.jump_below_ci_low <= r.jump_below <= r.jump_below_ci_high
   # The 32-d code, moving 2^−8 from its edge at u = 1: below, pairs 0–7 cross
   # it (8 bits), pair 8 moves one quarter (1) and pair 9 two (2), finer pairs a
   # multiple of four (0); above, only pairs 8 and 9 change (1 + 2).
