@@ -65,18 +65,25 @@ def test_a_level_up_against_more_parameters_uses_the_difference_interval():
   assert _one(pd.DataFrame(claims.claim_d(df)), "d", "rfi").verdict == "does not hold"
 
 
-def _curves(response, seeds=5):
+def _curves(response, seeds=5, conditioners=(0.5, 1.0, 1.5)):
   """`curves_table` rows of RCI runs at the largest size, final step: return(e, c, seed)."""
   return pd.DataFrame([dict(run_id=f"rci-{e}", env="hopper", algo="rci", expertise=e,
                             param_count=SIZES[-1], conditioner=c, step=100, seed=s,
                             **{"return": response(e, c) + 10 * s})
-                       for e in LEVELS for c in (0.5, 1.0, 1.5) for s in range(seeds)])
+                       for e in LEVELS for c in conditioners for s in range(seeds)])
 
 
 def test_conditioning_rises_within_the_data_and_collapses_above_it():
   paper = _curves(lambda e, c: 1000 * e * (c if c <= 1 else 0.2))
   row = _one(pd.DataFrame(claims.claim_e(paper)), "e", "rci")
   assert (row.for_, row.compared, row.verdict) == (6, 6, "holds")
+  # The paper's conditioners pivot on 0.75, not on c = 1 (here a dip, as the
+  # paper's code gives on Hopper): rising to 0.75, collapsed at 1.5.
+  dip = _curves(lambda e, c: 1000 * e * (0.1 if c == 1 else c if c < 1 else 0.2),
+                conditioners=(0.5, 0.75, 1.0, 1.25, 1.5))
+  row = _one(pd.DataFrame(claims.claim_e(dip)), "e", "rci")
+  assert (row.for_, row.compared, row.verdict) == (6, 6, "holds")
+  assert "c 0.5→0.75" in row.measured
   flat = _curves(lambda e, c: 1000 * e * c)   # keeps rising above the data
   row = _one(pd.DataFrame(claims.claim_e(flat)), "e", "rci")
   assert (row.for_, row.against, row.verdict) == (3, 3, "partly")
