@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from offline_scaling.study import intervals, results
+from offline_scaling.study import figures, intervals, results
 
 # A ratio to the best expert whose 95% CI lies within this band "tracks the best expert".
 TRACKS = (0.8, 1.2)
@@ -90,13 +90,30 @@ def _row(env, claim, algo, measured, for_, against, compared) -> dict:
               compared=compared, verdict=verdict(for_, against, compared))
 
 
+def _with_ratio(df: pd.DataFrame) -> pd.DataFrame:
+  """`df`'s rows with a positive best expert's value, with the ratio's CI
+  (`ratio_low`, `ratio_high`), by expertise and size."""
+  best = df["best_expert_value"].where(df["best_expert_value"] > 0)
+  out = df.assign(ratio_low=df.return_ci_low / best, ratio_high=df.return_ci_high / best)
+  return out[best.notna()].sort_values(["expertise", "param_count"])
+
+
 def _at_scale(df: pd.DataFrame) -> pd.DataFrame:
-  """The largest model's rows of each (env, algo), with the ratio's CI."""
-  largest = df.groupby(["env", "algo"])["param_count"].transform("max")
-  scale = df[df["param_count"] == largest].sort_values("expertise").copy()
-  best = scale["best_expert_value"].where(scale["best_expert_value"] > 0)
-  scale["ratio_low"], scale["ratio_high"] = scale.return_ci_low / best, scale.return_ci_high / best
-  return scale[best.notna()]
+  """The largest model's rows of each (env, algo) (`figures.at_scale`), with the ratio's CI."""
+  return _with_ratio(figures.at_scale(df))
+
+
+def _level_steps(pairs) -> tuple[list[str], list[int]]:
+  """For [(label, seeds one level up, seeds at the level)]: the cells
+  'label: mean difference [95% CI]' (`intervals.diff_ci`, independent seeds)
+  and each difference's side of 0 (`intervals.side`)."""
+  cells, sides = [], []
+  for label, up, at in pairs:
+    up, at = np.asarray(up), np.asarray(at)
+    low, high = intervals.diff_ci(up, at)
+    sides.append(intervals.side(low, high, 0.0))
+    cells.append(f"{label}: {intervals.format_ci(up.mean() - at.mean(), low, high)}")
+  return cells, sides
 
 
 def _levels(values) -> str:
@@ -158,13 +175,9 @@ def claim_d(df: pd.DataFrame) -> list[dict]:
     if small == large:   # one size: nothing to weigh a level against
       continue
     levels = sorted(g.expertise.unique())
-    cells, sides = [], []
-    for lo_e, hi_e in zip(levels, levels[1:]):
-      up = np.asarray(g[(g.expertise == hi_e) & (g.param_count == small)].seed_returns.iloc[0])
-      at = np.asarray(g[(g.expertise == lo_e) & (g.param_count == large)].seed_returns.iloc[0])
-      low, high = intervals.diff_ci(up, at)
-      sides.append(intervals.side(low, high, 0.0))
-      cells.append(f"{lo_e:g}→{hi_e:g}: {intervals.format_ci(up.mean() - at.mean(), low, high)}")
+    seeds = g.set_index(["expertise", "param_count"]).seed_returns
+    cells, sides = _level_steps((f"{lo:g}→{hi:g}", seeds[(hi, small)], seeds[(lo, large)])
+                                for lo, hi in zip(levels, levels[1:]))
     measured = (f"return of {small:,} params one level up minus {large:,} params at the level "
                 f"(×{large / small:.0f} the parameters): " + "; ".join(cells))
     rows.append(_row(env, "d", algo, measured, sides.count(1), sides.count(-1), len(sides)))
@@ -242,18 +255,11 @@ def _ratios(rows: pd.DataFrame) -> str:
                        rows.ratio_low, rows.ratio_high))
 
 
-def _with_ratio(df: pd.DataFrame) -> pd.DataFrame:
-  """`df`'s rows with a positive best expert's value, with the ratio's CI."""
-  best = df["best_expert_value"].where(df["best_expert_value"] > 0)
-  out = df.assign(ratio_low=df.return_ci_low / best, ratio_high=df.return_ci_high / best)
-  return out[best.notna()].sort_values(["expertise", "size"])
-
-
 def claim_g(df: pd.DataFrame) -> list[dict]:
   """(g), per env: CQL's largest width above the best expert at every level ≤ `LOW`."""
   rows = []
   for env, g in _at_scale(df[df.algo == "cql"]).groupby("env"):
-    low = _with_ratio(g[g.expertise <= LOW])
+    low = g[g.expertise <= LOW]
     sides = _vs_one(low)
     measured = "CQL at the largest width, return / best expert: " + _ratios(low)
     rows.append(_row(env, "g", "cql", measured, sides.count(1), sides.count(-1), len(sides)))
@@ -277,12 +283,8 @@ def claim_i(df: pd.DataFrame) -> list[dict]:
   rows = []
   for env, g in _at_scale(df[df.algo == "rci"]).groupby("env"):
     steps = list(zip(g.expertise, g.seed_returns))
-    cells, sides = [], []
-    for (lo_e, lo), (hi_e, hi) in zip(steps, steps[1:]):
-      up, at = np.asarray(hi), np.asarray(lo)
-      low, high = intervals.diff_ci(up, at)
-      sides.append(intervals.side(low, high, 0.0))
-      cells.append(f"{lo_e:g}→{hi_e:g}: {intervals.format_ci(up.mean() - at.mean(), low, high)}")
+    cells, sides = _level_steps((f"{lo_e:g}→{hi_e:g}", hi, lo)
+                                for (lo_e, lo), (hi_e, hi) in zip(steps, steps[1:]))
     falls, rises = sides.count(-1), sides.count(1)
     row = _row(env, "i", "rci", "RCI at the largest width, return one level up minus at the "
                "level: " + "; ".join(cells), falls, rises, len(sides))
@@ -292,18 +294,21 @@ def claim_i(df: pd.DataFrame) -> list[dict]:
   return rows
 
 
-def judge(df: pd.DataFrame, curves: pd.DataFrame, entries: list[dict]) -> pd.DataFrame:
+def judge(df: pd.DataFrame, curves: pd.DataFrame, entries: list[dict],
+          gains: pd.DataFrame | None = None) -> pd.DataFrame:
   """Every claim of the module docstring, one row per (env, claim, algo), in
   `COLUMNS` (`for_`/`against`: comparisons that go the claim's way / the other
   way; `compared`: all of them): (a)–(f) for PyBullet, (g)–(j) for Atari and
   MinAtar. `df`: `results.load_results`; `curves`: `results.curves_table`;
-  `entries`: the BNSL fits (`fits.fit_groups`)."""
+  `entries`: the BNSL fits (`fits.fit_groups`); `gains`:
+  `results.training_gains(curves)` where the caller has it already."""
   if df["domain"].isin(FRAME_DOMAINS).all():
     rows = (claim_g(df) + claim_h(df) + claim_i(df)
             + [dict(r, claim="j") for r in claim_f(df, entries)])
   else:
-    rows = (claim_a(df) + claim_b(df) + claim_c(results.training_gains(curves))
-            + claim_d(df) + claim_e(curves) + claim_f(df, entries))
+    gains = results.training_gains(curves) if gains is None else gains
+    rows = (claim_a(df) + claim_b(df) + claim_c(gains) + claim_d(df) + claim_e(curves)
+            + claim_f(df, entries))
   return pd.DataFrame(rows, columns=COLUMNS).sort_values(["env", "claim", "algo"],
                                                          ignore_index=True)
 

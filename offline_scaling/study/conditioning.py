@@ -132,7 +132,8 @@ def response_table(workdir: str | epath.Path, run_ids: Collection[str]) -> pd.Da
   dimension), code_offset (its shift, return-range units), conditioner,
   asked_return (G_min + c·(G_max − G_min), env reward units), return_mean
   (over seeds and episodes), return_std (over the seeds' mean returns),
-  seed_returns (each seed's mean return), at_best_expert (c is c*), best_expert_value, g_min, g_max.
+  seed_returns (each seed's mean return), at_best_expert (c is c*),
+  best_expert_value, g_min, g_max.
   Sorted by env, expertise, code_size, code_offset, size, conditioner.
   """
   rows = []

@@ -333,12 +333,13 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
               "report is per P, none mixes two. The largest model's return at each P (the "
               "figure *Performance at scale vs the number of experts* draws it):", ""]
     lines += diversity_lines(df)
-  lines += ["", "## More training", ""] + gains_summary(results.training_gains(curves))
+  gains = results.training_gains(curves)
+  lines += ["", "## More training", ""] + gains_summary(gains)
   lines += ["", "## The paper's claims", ""]
   if show_p:
     lines.append("Not judged: the runs vary P, and the claims compare runs at one P.")
   else:
-    judged = claims.judge(df, curves, entries)
+    judged = claims.judge(df, curves, entries, gains)
     judged.to_csv(out / "claims.csv", index=False)
     lines += ["Each claim judged by its 95% intervals (`study.claims`): **holds** where every "
               "comparison goes its way, **partly** where some do, **does not hold** where "
