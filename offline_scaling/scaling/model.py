@@ -10,6 +10,7 @@ d_i, f_i small).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,12 @@ class BNSLParams:
   def n_params(self) -> int:
     """Number of free parameters, 3 + 3k."""
     return n_params(self.n_breaks)
+
+  @classmethod
+  def from_dict(cls, d: dict[str, Any]) -> "BNSLParams":
+    """The curve `to_dict` wrote (e.g. read back from a report's fits.json)."""
+    return cls(float(d["a"]), float(d["b"]), float(d["c0"]),
+               *(tuple(float(v) for v in d[k]) for k in ("c", "d", "f")))
 
   def to_dict(self) -> dict[str, float | list[float]]:
     """A JSON-ready dict {a, b, c0, c, d, f}."""

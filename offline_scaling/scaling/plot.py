@@ -19,7 +19,7 @@ def _means(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   return distinct, np.bincount(inverse, weights=y) / np.bincount(inverse)
 
 
-def _y_limits(y_data: np.ndarray, y_model: np.ndarray) -> tuple[float, float]:
+def y_limits(y_data: np.ndarray, y_model: np.ndarray) -> tuple[float, float]:
   """The y range: the data's, widened for the fit and band (any shape) by at
   most half the data's own range, plus a 5% pad.
 
@@ -108,7 +108,7 @@ def plot_fit(fit: fit_lib.BNSLFit, ax: Any = None, *, x_label: str = "x",
     label += f": {fit_lib.TOO_FEW_SIZES}"
   ax.plot(curve_x, curve_y, color=_FIT, linewidth=1.5, label=label, zorder=2)
   log_count_axis(ax)
-  ax.set_ylim(*_y_limits(y_all, np.concatenate([curve_y, *band])))
+  ax.set_ylim(*y_limits(y_all, np.concatenate([curve_y, *band])))
   ax.set_xlabel(x_label)
   ax.set_ylabel(y_label)
   if title:

@@ -11,7 +11,9 @@
    that varies P).
 6. `conditioning_response`: RCI's return got vs return asked, from the
    re-evaluation on a finer grid of c (`study.conditioning`).
-(The BNSL fits are drawn per group by `study.fits.fit_groups`.)
+7. `bnsl_extrapolation`: the paper's Figure 5, every BNSL of a report in one
+   panel per (env, algo), fitted on the smaller sizes, the largest held out
+   (each fit is also drawn alone by `study.fits.fit_groups`).
 
 1–5 draw each mean over seeds with a band of its 95% CI (`intervals.mean_ci`;
 none where a run has one seed).
@@ -33,6 +35,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from etils import epath  # noqa: E402
 
+from offline_scaling.scaling import model as scaling_model  # noqa: E402
 from offline_scaling.scaling import plot as scaling_plot  # noqa: E402
 from offline_scaling.study import intervals  # noqa: E402
 
@@ -221,3 +224,60 @@ def performance_vs_diversity(df: pd.DataFrame) -> plt.Figure:
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.legend(fontsize=7)
   return _finish(fig, "Performance at scale vs the number of experts")
+
+
+def _draw_fit(ax, entry: dict, color) -> tuple[np.ndarray, np.ndarray]:
+  """One `fits.fit_groups` entry in `color`: its means over seeds (filled where
+  fitted, open where held out), its curve (solid over the fitted sizes, dashed
+  beyond, none beyond for a fit that cannot extrapolate) and its bootstrap band
+  at the sizes it is shown at; returns (the means, the curve and band's values)."""
+  per_x = pd.DataFrame(entry["per_x"])
+  fitted, held = per_x[~per_x["held_out"]], per_x[per_x["held_out"]]
+  params = scaling_model.BNSLParams.from_dict(entry["params"])
+  spans = [(fitted["x"].min(), fitted["x"].max(), "-")]
+  if entry["can_extrapolate"] and len(held):
+    spans.append((fitted["x"].max(), held["x"].max(), "--"))
+  model_y = []
+  for lo, hi, ls in spans:
+    x = np.geomspace(lo, hi, 100)
+    y = scaling_model.bnsl(x, params)
+    ax.plot(x, y, ls=ls, lw=1.5, color=color)
+    model_y.append(y)
+  ax.scatter(fitted["x"], fitted["mean_y"], s=22, color=color, zorder=3,
+             label=f"e = {entry['group']['expertise']:g}")
+  ax.scatter(held["x"], held["mean_y"], s=40, facecolors="white", edgecolors=color,
+             linewidths=1.5, zorder=3)
+  banded = per_x[per_x["band"].notna()]
+  if len(banded):
+    low, high = np.asarray(banded["band"].tolist()).T
+    ax.fill_between(banded["x"], low, high, color=color, alpha=0.15, linewidth=0)
+    model_y += [low, high]
+  return per_x["mean_y"].to_numpy(), np.concatenate(model_y)
+
+
+def bnsl_extrapolation(entries: list[dict]) -> plt.Figure:
+  """Figure 7, the paper's Figure 5, from `fits.fit_groups`' entries (one P):
+  one panel per (env, algo), per expertise level the return's mean over seeds
+  at each size and the BNSL fitted without the largest size(s), its prediction
+  there dashed and its bootstrap band shaded; the y range is the data's
+  (`scaling.plot.y_limits`). Entries that failed to fit are left out."""
+  drawn = [e for e in entries if "per_x" in e]
+  panels = sorted({(e["group"]["env"], e["group"]["algo"]) for e in drawn})
+  fig, axes = _panels(max(len(panels), 1))
+  colors = _colors(e["group"]["expertise"] for e in drawn)
+  level = drawn[0].get("band_level") if drawn else None
+  for ax, (env, algo) in zip(axes, panels):
+    data, model = [], []
+    for e in sorted((e for e in drawn if (e["group"]["env"], e["group"]["algo"]) == (env, algo)),
+                    key=lambda e: e["group"]["expertise"]):
+      means, curve = _draw_fit(ax, e, colors[e["group"]["expertise"]])
+      data.append(means)
+      model.append(curve)
+    ax.scatter([], [], s=40, facecolors="white", edgecolors="k", label="held out")
+    ax.plot([], [], "k--", lw=1.5, label="extrapolated")
+    scaling_plot.log_count_axis(ax)
+    ax.set_ylim(*scaling_plot.y_limits(np.concatenate(data), np.concatenate(model)))
+    ax.set(title=f"{env} {algo.upper()}", xlabel="parameters", ylabel="return")
+    ax.legend(fontsize=7)
+  band = f", {level:.0%} bootstrap bands" if level else ""
+  return _finish(fig, f"BNSL fits, largest size held out{band}")

@@ -105,7 +105,7 @@ def fit_groups(groups, group_by: list[str], out: epath.Path, *, x_label: str,
     for suffix in (".png", ".pdf"):
       figure.savefig(out / f"{stem}{suffix}", dpi=150)
     entries.append({"group": group, **fit.to_dict(), "figure": f"{stem}.png",
-                    "per_x": _per_x(fit, band_level)})
+                    "band_level": band_level, "per_x": _per_x(fit, band_level)})
     if not fit.can_extrapolate:
       held = f", {TOO_FEW_SIZES}"
     elif fit.holdout_rmsle is not None:

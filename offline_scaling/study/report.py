@@ -304,6 +304,11 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
                             n_bootstrap=n_bootstrap, band_level=0.9, seed=seed)
   entries.sort(key=lambda e: tuple(e["group"][k] for k in keys))   # P numerically
   (fit_dir / "fits.json").write_text(json.dumps(entries, indent=1))
+  for p in ps if show_p else [None]:
+    at_p = [e for e in entries if p is None or e["group"]["num_policies"] == p]
+    stem, title = ("bnsl_extrapolation", "BNSL extrapolation") if p is None else (
+        f"bnsl_extrapolation_P{p}", f"BNSL extrapolation, P = {p}")
+    drawn.append((title, figures.save(figures.bnsl_extrapolation(at_p), out, stem)))
 
   head = headline_table(df)
   experts = f"; P = {', '.join(map(str, ps))} experts per dataset" if show_p else ""

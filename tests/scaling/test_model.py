@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -43,8 +45,9 @@ def test_rmsle_is_the_root_mean_squared_log_error_on_positive_values():
   assert transform.rmsle(y, y_hat) == pytest.approx(expected)
 
 
-def test_params_to_dict_is_json_ready():
+def test_params_to_dict_is_json_ready_and_reads_back():
   params = model.BNSLParams(a=1.0, b=2.0, c0=0.1, c=(0.2,), d=(3.0,), f=(0.5,))
   assert params.to_dict() == {"a": 1.0, "b": 2.0, "c0": 0.1, "c": [0.2],
                               "d": [3.0], "f": [0.5]}
   assert params.n_params == 6
+  assert model.BNSLParams.from_dict(json.loads(json.dumps(params.to_dict()))) == params

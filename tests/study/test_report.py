@@ -13,12 +13,13 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.collections import PolyCollection
 from PIL import Image
 from scipy import stats
 
 from offline_scaling.data.policy_table import write_json_atomic
 from offline_scaling.errors import OfflineScalingError
-from offline_scaling.study import figures, intervals, report, results
+from offline_scaling.study import figures, fits, intervals, report, results
 
 SIZES = (1_000, 4_000, 16_000, 64_000)
 LEVELS = (0.4, 0.7, 1.0)
@@ -200,7 +201,8 @@ def test_training_gains_are_judged_by_the_ci_of_the_paired_gain(final, improved,
 def test_report_draws_every_figure_and_tables_scale_vs_best_expert(store):
   out = report.write_report(store, holdout=1, n_bootstrap=10)
   text = out.path.read_text()
-  figures = ["performance_vs_expertise", "size_vs_quality", "conditioning", "training_curves"]
+  figures = ["performance_vs_expertise", "size_vs_quality", "conditioning", "training_curves",
+             "bnsl_extrapolation"]
   for stem in figures:
     png = store / "report" / f"{stem}.png"
     assert f"]({stem}.png)" in text
@@ -255,6 +257,33 @@ def test_figures_draw_the_95_percent_ci_as_bands(store):
   low, high = intervals.mean_ci(first.sort_values("seed")["return"])
   ys = ax.collections[0].get_paths()[0].vertices[:, 1]
   assert np.isclose(ys, low).any() and np.isclose(ys, high).any()
+  figures.plt.close(fig)
+
+
+def test_the_bnsl_panels_draw_each_fit_its_held_out_mean_and_band(tmp_path):
+  rng = np.random.default_rng(1)
+  sizes = np.repeat([1e3, 4e3, 16e3, 64e3, 256e3, 1e6], 3)
+  groups = {("hopper", "rfi", e): (sizes, 1000 * e * (1 - sizes ** -0.3)
+                                   + rng.normal(0, 5, sizes.size)) for e in (0.5, 1.0)}
+  entries = fits.fit_groups(groups, ["env", "algo", "expertise"], tmp_path, x_label="n",
+                            y_label="r", holdout=1, n_breaks=0, max_breaks=0, n_bootstrap=20,
+                            band_level=0.9, seed=0)
+  assert all(e["can_extrapolate"] for e in entries)
+  fig = figures.bnsl_extrapolation(entries + [{"group": {}, "error": "not fitted"}])
+  ax, = [a for a in fig.axes if a.get_visible()]
+  assert ax.get_title() == "hopper RFI" and "90% bootstrap bands" in fig.get_suptitle()
+  top = entries[1]
+  dashed = [line for line in ax.lines if line.get_linestyle() == "--" and len(line.get_xdata())]
+  assert len(dashed) == 2 and dashed[1].get_xdata()[-1] == pytest.approx(1e6)
+  held = next(p for p in top["per_x"] if p["held_out"])
+  assert dashed[1].get_ydata()[-1] == pytest.approx(held["predicted"], rel=1e-6)
+  points = np.concatenate([c.get_offsets() for c in ax.collections
+                           if not isinstance(c, PolyCollection) and len(c.get_offsets())])
+  assert any(np.allclose(pt, [1e6, held["mean_y"]]) for pt in points)
+  fills = [c for c in ax.collections if isinstance(c, PolyCollection)]
+  band = fills[-1].get_paths()[0].vertices[:, 1]
+  assert band.min() == pytest.approx(min(p["band"][0] for p in top["per_x"]))
+  assert band.max() == pytest.approx(max(p["band"][1] for p in top["per_x"]))
   figures.plt.close(fig)
 
 
@@ -346,9 +375,9 @@ def test_a_report_over_p_keeps_every_p_apart(p_store):
   assert min(Image.open(folder / "performance_vs_diversity.png").size) > 300
   assert "## Performance at scale vs the number of experts" in text
   assert "P = 5, 20, 100 experts per dataset" in text
-  for p in PS:   # figures 1-4 once per P, never one mixing them
+  for p in PS:   # figures 1-4 and the BNSL panels once per P, never one mixing them
     for stem in ("performance_vs_expertise", "size_vs_quality", "conditioning",
-                 "training_curves"):
+                 "training_curves", "bnsl_extrapolation"):
       assert f"]({stem}_P{p}.png)" in text and (folder / f"{stem}_P{p}.png").exists()
   assert not (folder / "size_vs_quality.png").exists()
   # The headline: one row per (algo, level, P), each against its own law.
