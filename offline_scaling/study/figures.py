@@ -274,7 +274,8 @@ def bnsl_extrapolation(entries: list[dict]) -> plt.Figure:
       data.append(means)
       model.append(curve)
     ax.scatter([], [], s=40, facecolors="white", edgecolors="k", label="held out")
-    ax.plot([], [], "k--", lw=1.5, label="extrapolated")
+    if any(line.get_linestyle() == "--" for line in ax.lines):
+      ax.plot([], [], "k--", lw=1.5, label="extrapolated")
     scaling_plot.log_count_axis(ax)
     ax.set_ylim(*scaling_plot.y_limits(np.concatenate(data), np.concatenate(model)))
     ax.set(title=f"{env} {algo.upper()}", xlabel="parameters", ylabel="return")

@@ -4,13 +4,17 @@ One real run of the whole pipeline (PPO experts → episodes → RFI/RCI at four
 sizes × three expertise levels → evaluation → BNSL → report) with two worker
 processes, SIGKILLed after a random number of finished points: the workers
 die with it, the restart finishes the rest, and every point ends with exactly
-one result and a metrics log without repeated or missing steps.
+one result and a metrics log without repeated or missing steps. The experts and
+episodes are the session's smoke zoo (`conftest.smoke`), copied in: the
+quickstart finds those stages done and resumes at the points, as after a kill
+there.
 """
 
 import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,7 +31,10 @@ def _finished(workdir):
   return list((workdir / "runs").glob("*/result.json"))
 
 
-def test_smoke_quickstart_survives_a_kill_and_writes_the_report(tmp_path):
+def test_smoke_quickstart_survives_a_kill_and_writes_the_report(smoke, tmp_path):
+  _, zoo = smoke
+  for stage_dir in ("zoo", "episodes"):
+    shutil.copytree(zoo / stage_dir, tmp_path / stage_dir)
   kill_after = random.randint(1, 8)
   proc = subprocess.Popen([sys.executable, "-m", "experiments.quickstart", *ARGS,
                            f"--workdir={tmp_path}"], cwd=REPO, stdout=subprocess.DEVNULL,
@@ -75,6 +82,7 @@ def test_smoke_quickstart_survives_a_kill_and_writes_the_report(tmp_path):
       assert re.search(rf"\| hopper \| {algo} \| {e} \| [\d,]+ \| 2 \| -?[\d.,]+ "
                        rf"\[-?[\d.,]+, -?[\d.,]+\] \| .* \| [\d.,]+ \|\n", report)
   assert report.count("](bnsl/") == 6 and "held-out RMSLE" in report
-  for stem in ("performance_vs_expertise", "size_vs_quality", "conditioning", "training_curves"):
+  for stem in ("performance_vs_expertise", "size_vs_quality", "conditioning", "training_curves",
+               "bnsl_extrapolation"):
     assert (tmp_path / "report" / f"{stem}.png").stat().st_size > 10_000
   assert "Performance at scale" in out.stdout and "report.md" in out.stdout
