@@ -23,9 +23,8 @@ import numpy as np
 from absl import app, flags
 from etils import epath
 
-from benchmarks.common import machine, quiet
+from benchmarks.common import machine, quiet, raw_env_rate
 from offline_scaling.agents import ppo
-from offline_scaling.envs import make_env
 from offline_scaling.train import collect, experts
 
 flags.DEFINE_string("env", "hopper", "env name")
@@ -34,21 +33,6 @@ flags.DEFINE_integer("repeats", 5, "timed rounds (medians reported)")
 flags.DEFINE_integer("expert_steps", 2_000, "PPO env steps of the expert collected from")
 flags.DEFINE_string("out", "benchmarks/out", "output directory")
 F = flags.FLAGS
-
-
-def raw_rate(seed: int) -> float:
-  """Env steps/s of random actions in one env, resets included."""
-  env = make_env(F.env, seed=seed)
-  env.reset(seed=seed)
-  n, t0 = 0, time.perf_counter()
-  while n < F.steps:
-    _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-    n += 1
-    if terminated or truncated:
-      env.reset()
-  rate = n / (time.perf_counter() - t0)
-  env.close()
-  return rate
 
 
 def collect_rate(policy: experts.ZooPolicy) -> tuple[float, int]:
@@ -68,7 +52,7 @@ def main(_):
     runs = {"raw": [], "collect": []}
     episodes = []
     for r in range(F.repeats):
-      runs["raw"].append(raw_rate(r))
+      runs["raw"].append(raw_env_rate(F.env, F.steps, r))
       rate, n = collect_rate(policy)
       runs["collect"].append(rate)
       episodes.append(n)

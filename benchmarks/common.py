@@ -38,11 +38,23 @@ def machine() -> str:
   return f"{name}, {os.cpu_count()} cores"
 
 
+# Cores other processes may keep busy during a timed window before a ratio
+# measured in it is marked busy and not quoted.
+BUSY_CORES = 0.25
+
+
+def _cpu_seconds(stat: str) -> float:
+  """utime + stime + cutime + cstime of a /proc/<pid>/stat line, in seconds."""
+  fields = stat.rsplit(")", 1)[1].split()
+  return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 class OthersLoad:
   """CPU cores that *other* processes kept busy while the `with` block ran:
   the machine's busy time (`/proc/stat`) less this process's own (with its
-  waited-for children), over the wall time. A load average would count the
-  benchmark itself. None where /proc is missing.
+  waited-for children) and that of the processes `exclude` names (e.g. a
+  peer's server process the block drives), over the wall time. A load
+  average would count the benchmark itself. None where /proc is missing.
 
   Example:
     with OthersLoad() as load:
@@ -52,19 +64,22 @@ class OthersLoad:
 
   cores: float | None = None
 
-  @staticmethod
-  def _read() -> tuple[float, float] | None:
-    """(machine busy seconds over all cores, this process's CPU seconds)."""
+  def __init__(self, exclude: tuple[int, ...] = ()):
+    self._pids = ("self", *map(str, exclude))
+
+  def _read(self) -> tuple[float, float] | None:
+    """(machine busy seconds over all cores, CPU seconds of the processes counted as ours)."""
     try:
       with open("/proc/stat") as f:
         fields = [int(x) for x in f.readline().split()[1:]]
-      with open("/proc/self/stat") as f:
-        own = f.read().rsplit(")", 1)[1].split()
+      own = 0.0
+      for pid in self._pids:
+        with open(f"/proc/{pid}/stat") as f:
+          own += _cpu_seconds(f.read())
     except OSError:
       return None
-    tick = os.sysconf("SC_CLK_TCK")
     busy = sum(fields) - fields[3] - fields[4]   # all but idle and iowait
-    return busy / tick, sum(int(x) for x in own[11:15]) / tick   # utime stime cutime cstime
+    return busy / os.sysconf("SC_CLK_TCK"), own
 
   def __enter__(self) -> "OthersLoad":
     self._start, self._t0 = self._read(), time.perf_counter()
@@ -75,6 +90,23 @@ class OthersLoad:
     if self._start is not None and end is not None:
       wall = time.perf_counter() - self._t0
       self.cores = max(0.0, (end[0] - self._start[0]) - (end[1] - self._start[1])) / wall
+
+
+def raw_env_rate(env: str = "hopper", steps: int = 10_000, seed: int = 0) -> float:
+  """Env steps/s of random actions in one PyBullet env, resets included: the
+  machine's speed that every timing is quoted beside (`HopperBulletEnv` by default)."""
+  from offline_scaling.envs import make_env  # pylint: disable=g-import-not-at-top
+  e = make_env(env, seed=seed)
+  e.reset(seed=seed)
+  n, t0 = 0, time.perf_counter()
+  while n < steps:
+    _, _, terminated, truncated, _ = e.step(e.action_space.sample())
+    n += 1
+    if terminated or truncated:
+      e.reset()
+  rate = n / (time.perf_counter() - t0)
+  e.close()
+  return rate
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 10, dtype=jnp.float32) -> float:

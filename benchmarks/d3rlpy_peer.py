@@ -162,6 +162,11 @@ class Peer:
     if self._proc.stdout.readline().strip() != "ready":
       raise RuntimeError(f"the d3rlpy peer ({kind}) did not start")
 
+  @property
+  def pid(self) -> int:
+    """The peer process's id (its CPU is the peer's work, not others' load)."""
+    return self._proc.pid
+
   def __call__(self, n: int) -> float:
     self._proc.stdin.write(f"{n}\n")
     self._proc.stdin.flush()

@@ -16,6 +16,14 @@ f32 matmul peak (a jitted 2048² matmul, median of several runs). The PyBullet
 run also times `num_seeds` vmapped 10K-parameter models against one. Writes
 `<out>/learners_<domain>.json`.
 
+**A busy machine gives no ratio.** Every window records the cores other
+processes kept busy during it (`common.OthersLoad`, which leaves out this
+process and the peer's) and the 1-minute load average before and after it
+(which counts the benchmark itself, so it is recorded, not judged). Where
+others took more than `common.BUSY_CORES` of a core in any window of a
+comparison, its ratio is not reported (`busy`, and one line saying so). Raw
+HopperBulletEnv steps/s are measured before and after, beside the matmul peak.
+
 **Peers (d3rlpy).** Where `d3rlpy` is importable (`benchmarks.d3rlpy_peer`;
 never a dependency of the library), every BC row is paired with d3rlpy's
 `DiscreteBC` on the same MLP and batch, and the Nature CNN row with d3rlpy's
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import tempfile
 import time
 from typing import Callable, Sequence
@@ -43,8 +52,9 @@ from absl import app, flags
 from etils import epath
 
 from benchmarks import d3rlpy_peer
-from benchmarks.common import (ATARI_ACTIONS, ATARI_OBS, NUM_ACTIONS, OBS_DIM, machine,
-                               make_data, matmul_peak_gflops, quiet, update_flops)
+from benchmarks.common import (ATARI_ACTIONS, ATARI_OBS, BUSY_CORES, NUM_ACTIONS, OBS_DIM,
+                               OthersLoad, machine, make_data, matmul_peak_gflops, quiet,
+                               raw_env_rate, update_flops)
 from offline_scaling.agents import cql, imitation
 from offline_scaling.data import pipeline
 from offline_scaling.nets.sizing import tree_param_count
@@ -58,7 +68,7 @@ flags.DEFINE_list("torsos", ["nature", "0.5", "1", "2", "3", "4", "6"],
 flags.DEFINE_integer("batch_size", None, "batch per update (default 256 PyBullet, 32 Atari)")
 flags.DEFINE_integer("updates", None, "updates per timed window (default: sized by --window_s)")
 flags.DEFINE_float("window_s", 3.0, "timed window length aimed for, in seconds")
-flags.DEFINE_integer("repeats", 3, "timed windows per learner (median reported)")
+flags.DEFINE_integer("repeats", 5, "timed windows per learner (median reported)")
 flags.DEFINE_integer("num_seeds", 8, "seeds for the vmap check")
 flags.DEFINE_bool("peers", True, "time d3rlpy beside ours where it is importable")
 flags.DEFINE_string("out", "benchmarks/out", "output directory")
@@ -68,9 +78,30 @@ F = flags.FLAGS
 @dataclasses.dataclass
 class Learner:
   """A learner timed in windows: `run(n)` trains n updates (a multiple of
-  `per_call`) and returns their updates/s."""
+  `per_call`) and returns their updates/s; `pids`: other processes doing its
+  work (a peer's server), whose CPU is not others' load."""
   run: Callable[[int], float]
   per_call: int = 1
+  pids: tuple[int, ...] = ()
+
+
+@dataclasses.dataclass
+class Windows:
+  """One learner's timed windows: updates/s, the cores other processes kept
+  busy, and the 1-minute load average before and after each."""
+  rates: list[float] = dataclasses.field(default_factory=list)
+  others_cores: list[float | None] = dataclasses.field(default_factory=list)
+  load_before: list[float] = dataclasses.field(default_factory=list)
+  load_after: list[float] = dataclasses.field(default_factory=list)
+
+  @property
+  def busy(self) -> bool:
+    """Whether others took more than `BUSY_CORES` of a core in any window."""
+    return any(c is not None and c > BUSY_CORES for c in self.others_cores)
+
+  def record(self) -> dict:
+    return dict(windows=self.rates, others_cores=self.others_cores,
+                load_before=self.load_before, load_after=self.load_after)
 
 
 def window_updates(learner: Learner, window_s: float, updates: int | None) -> int:
@@ -101,23 +132,32 @@ def settle(poll_s: float = 0.05, idle_cores: float = 0.1) -> None:
       return
 
 
-def alternate(learners: Sequence[Learner], repeats: int) -> list[list[float]]:
-  """Updates/s of each learner in `repeats` rounds (one list per learner); a
-  round times one window of every learner in turn, so load from other
-  processes falls on them alike. A window lasts until the process is idle
-  again (`settle`): the work our stream does after the window to refill its
-  buffers, for the data the window used, counts to that window and does not
-  run in the next learner's."""
+def alternate(learners: Sequence[Learner], repeats: int) -> list[Windows]:
+  """Each learner's windows over `repeats` rounds; a round times one window of
+  every learner in turn, so load from other processes falls on them alike. A
+  window lasts until the process is idle again (`settle`): the work our stream
+  does after the window to refill its buffers, for the data the window used,
+  counts to that window and does not run in the next learner's."""
   sizes = [window_updates(l, F.window_s, F.updates) for l in learners]
-  rates = [[] for _ in learners]
+  out = [Windows() for _ in learners]
   for _ in range(repeats):
-    for learner, n, out in zip(learners, sizes, rates):
+    for learner, n, w in zip(learners, sizes, out):
       settle()
-      t0 = time.perf_counter()
-      learner.run(n)
-      settle()
-      out.append(n / (time.perf_counter() - t0))
-  return rates
+      w.load_before.append(os.getloadavg()[0])
+      with OthersLoad(learner.pids) as others:
+        t0 = time.perf_counter()
+        learner.run(n)
+        settle()
+        w.rates.append(n / (time.perf_counter() - t0))
+      w.others_cores.append(others.cores)
+      w.load_after.append(os.getloadavg()[0])
+  return out
+
+
+def busy_line(what: str) -> str:
+  """The one line a busy comparison gets instead of its ratio."""
+  return (f"{what}: BUSY (other processes took over {BUSY_CORES} of a core in a window); "
+          "no ratio reported")
 
 
 def trainer_learner(source, agent, stream_config, batch_size: int, num_seeds: int,
@@ -151,10 +191,10 @@ def trainer_learner(source, agent, stream_config, batch_size: int, num_seeds: in
                                               gflops_per_update=flops / 1e9)
 
 
-def row_of(info: dict, windows: list[float], peak: float, **fields) -> dict:
+def row_of(info: dict, windows: Windows, peak: float, **fields) -> dict:
   """A result row: `info`, the windows' median updates/s and what follows from it."""
-  ups = float(np.median(windows))
-  return dict(info, **fields, windows=windows, updates_per_s=ups,
+  ups = float(np.median(windows.rates))
+  return dict(info, **fields, **windows.record(), updates_per_s=ups,
               samples_per_s=ups * info["batch_size"] * info["num_seeds"],
               gflops_per_s=info["gflops_per_update"] * ups,
               peak_fraction=info["gflops_per_update"] * ups / peak)
@@ -164,23 +204,29 @@ def side_by_side(ours: Learner, info: dict, peer: d3rlpy_peer.Peer | None,
                  peer_name: str, peak: float, **fields) -> dict:
   """Our row, with d3rlpy's rates and the ratio when `peer` is given (alternating
   windows; the peer's process is ended after)."""
-  rates = alternate([ours] + ([Learner(peer)] if peer else []), F.repeats)
+  windows = alternate([ours] + ([Learner(peer, pids=(peer.pid,))] if peer else []),
+                      F.repeats)
   if peer:
     peer.close()
-  row = row_of(info, rates[0], peak, **fields)
+  row = row_of(info, windows[0], peak, **fields)
   if peer:
-    ratios = [o / t for o, t in zip(*rates)]
-    row["peer"] = dict(name=peer_name, windows=rates[1],
-                       updates_per_s=float(np.median(rates[1])),
-                       round_ratios=ratios, ratio=float(np.median(ratios)))
+    theirs = windows[1]
+    busy = windows[0].busy or theirs.busy
+    ratios = [o / t for o, t in zip(windows[0].rates, theirs.rates)]
+    row["peer"] = dict(name=peer_name, **theirs.record(),
+                       updates_per_s=float(np.median(theirs.rates)), busy=busy,
+                       round_ratios=ratios, ratio=None if busy else float(np.median(ratios)))
   return row
 
 
 def peer_text(row: dict) -> str:
-  """' | <peer> r upd/s, ours/theirs n×' for a row with a peer, else ''."""
+  """' | <peer> r upd/s, ours/theirs n×' for a row with a peer (BUSY instead of
+  the ratio on a busy machine), else ''."""
   p = row.get("peer")
-  return (f"  | {p['name']} {p['updates_per_s']:.1f} upd/s, ours/theirs {p['ratio']:.2f}×"
-          if p else "")
+  if not p:
+    return ""
+  ratio = "BUSY, no ratio" if p["busy"] else f"ours/theirs {p['ratio']:.2f}×"
+  return f"  | {p['name']} {p['updates_per_s']:.1f} upd/s, {ratio}"
 
 
 def read_episodes(source) -> list[dict]:
@@ -218,12 +264,13 @@ def pybullet_rows(tmp: epath.Path, peak: float, peers: bool) -> dict:
             f"{r['samples_per_s']:10.0f} samples/s {r['peak_fraction']:6.1%} of peak"
             + peer_text(r), flush=True)
   (one, one_info), (many, many_info) = ours("bc", (109,), 1), ours("bc", (109,), F.num_seeds)
-  rates = alternate([one, many], F.repeats)
-  one, many = row_of(one_info, rates[0], peak), row_of(many_info, rates[1], peak)
-  ratio = one["updates_per_s"] / many["updates_per_s"]
-  print(f"{F.num_seeds} vmapped seeds of a {one['params']:,}-param BC take {ratio:.2f}× "
-        "the wall time of one")
-  return dict(rows=rows, vmap=dict(one=one, many=many, wall_time_ratio=ratio))
+  windows = alternate([one, many], F.repeats)
+  one, many = row_of(one_info, windows[0], peak), row_of(many_info, windows[1], peak)
+  what = f"{F.num_seeds} vmapped seeds of a {one['params']:,}-param BC vs one"
+  busy = windows[0].busy or windows[1].busy
+  ratio = None if busy else one["updates_per_s"] / many["updates_per_s"]
+  print(busy_line(what) if busy else f"{what}: {ratio:.2f}× the wall time of one")
+  return dict(rows=rows, vmap=dict(one=one, many=many, busy=busy, wall_time_ratio=ratio))
 
 
 def atari_rows(tmp: epath.Path, peak: float, peers: bool) -> dict:
@@ -258,17 +305,22 @@ def main(_):
   quiet()
   peers = F.peers and d3rlpy_peer.load() is not None
   peak = matmul_peak_gflops()
-  print(f"matmul peak: {peak:.0f} GFLOP/s ({jax.default_backend()}); d3rlpy "
+  raw_before = raw_env_rate()
+  print(f"raw HopperBulletEnv {raw_before:,.0f} steps/s; "
+        f"matmul peak: {peak:.0f} GFLOP/s ({jax.default_backend()}); d3rlpy "
         + ("timed beside ours" if peers else "not timed"
            + (" (not importable)" if F.peers else "")))
   with tempfile.TemporaryDirectory() as tmp:
     result = (pybullet_rows if F.domain == "pybullet" else atari_rows)(epath.Path(tmp), peak,
                                                                          peers)
+  raw_after = raw_env_rate()
+  print(f"raw HopperBulletEnv {raw_after:,.0f} steps/s after")
   out = epath.Path(F.out)
   out.mkdir(parents=True, exist_ok=True)
   (out / f"learners_{F.domain}.json").write_text(json.dumps(dict(
       result, date=time.strftime("%Y-%m-%d"), machine=machine(),
       backend=jax.default_backend(), matmul_peak_gflops=peak,
+      raw_hopper_steps_per_s=dict(before=raw_before, after=raw_after),
       window_s=F.window_s, repeats=F.repeats,
       peers=d3rlpy_peer.version() if peers else None), indent=1))
 

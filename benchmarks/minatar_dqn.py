@@ -54,8 +54,6 @@ flags.DEFINE_integer("seed", 1, "run number (ours) and seed (Dopamine)")
 flags.DEFINE_string("out", "benchmarks/out/minatar_dqn", "output directory")
 FLAGS = flags.FLAGS
 
-BUSY_CORES = 0.25
-
 
 def module_name(game: str) -> str:
   """minatar's (and Dopamine's) name of a game: 'space_invaders' for 'SpaceInvaders'."""
@@ -174,7 +172,7 @@ def main(_):
           f"{others.cores if others.cores is None else round(others.cores, 2)} cores")
     (out / f"{FLAGS.game}.json").write_text(json.dumps(report, indent=1))
   report["raw_after"] = round(raw_minatar(FLAGS.game), 1)
-  busy = max([r["others_cores"] or 0.0 for r in report["runs"]] + [0.0]) > BUSY_CORES
+  busy = max([r["others_cores"] or 0.0 for r in report["runs"]] + [0.0]) > common.BUSY_CORES
   print(f"raw minatar {report['raw_before']:.0f} → {report['raw_after']:.0f} steps/s; "
         f"matmul peak {report['matmul_peak_gflops']} GFLOP/s; {report['machine']}")
   rates = {r["impl"]: r["steps_per_s"] for r in report["runs"]}
@@ -183,7 +181,7 @@ def main(_):
       ratio = rates[mine] / rates["dopamine"]
       report[f"{mine}_over_dopamine"] = round(ratio, 2)
       print(f"{mine} / dopamine = {ratio:.2f}×" + (
-          f"  (BUSY: other processes took over {BUSY_CORES} of a core; not a ratio to quote)"
+          f"  (BUSY: other processes took over {common.BUSY_CORES} of a core; not a ratio to quote)"
           if busy else ""))
   report["busy"] = busy
   (out / f"{FLAGS.game}.json").write_text(json.dumps(report, indent=1))
