@@ -358,6 +358,10 @@ def _episode_chunks(ep: dict, config: ml_collections.ConfigDict) -> tf.data.Data
     del chunk["t"]
     return chunk
 
+  if config.frame_stack == 1:
+    # Whole-episode observations cost one gather, not one per chunk; a frame
+    # stack is built per chunk instead, so stacks exist only for the chunks in flight.
+    return tf.data.Dataset.from_tensor_slices(add_obs(index)).batch(config.chunk)
   return tf.data.Dataset.from_tensor_slices(index).batch(config.chunk).map(add_obs)
 
 
@@ -526,8 +530,22 @@ class Stream:
     return self._ckpt.write(os.fspath(prefix))
 
   def restore(self, path: str) -> None:
-    """Moves the stream to a position written by `save`."""
-    self._ckpt.read(os.fspath(path)).assert_consumed()
+    """Moves the stream to a position written by `save`.
+
+    Raises:
+      OfflineScalingError: the position is missing, or was saved by a stream
+        built otherwise (other settings, or a version of this library whose
+        pipeline differs): tf.data cannot map it onto this one.
+    """
+    try:
+      self._ckpt.read(os.fspath(path)).assert_consumed()
+    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, AssertionError) as e:
+      raise OfflineScalingError(
+          f"cannot restore the stream position saved in {path}: it is missing, or the "
+          "stream that saved it was built otherwise (other stream settings, or another "
+          "version of offline_scaling; tf.data says: "
+          f"{str(e).splitlines()[0][:300]}). Resume with the version that saved it, or "
+          "start the run again in a new directory.") from None
 
 
 def make_stream(source: EpisodeSource, policy_ids: Sequence[str],

@@ -63,6 +63,12 @@ def test_stream_is_deterministic_and_resumes_exactly(tmp_path):
   other = [b["obs"] for _, b in zip(range(12), pipeline.make_stream(source, ids, config(
       repeat=True, seed=1)))]
   assert not np.array_equal(first, other)
+  # A position saved by a stream built otherwise (here, for another number of seeds) or a
+  # missing one is refused in one message naming it.
+  for stream, saved in ((pipeline.make_stream(source, ids, config(repeat=True, num_seeds=2)),
+                         path), (resumed, str(tmp_path / "nowhere"))):
+    with pytest.raises(OfflineScalingError, match=f"stream position saved in {saved}: it is"):
+      stream.restore(saved)
 
 
 def test_n_step_targets_hand_computed():
