@@ -35,17 +35,16 @@ def test_evaluation_reports_the_game_score_and_the_clipped_return_of_the_same_ep
   """DQN Replay's values are clipped returns; a SpaceInvaders kill scores 5–30,
   so the two units differ, and the clipped one counts the scoring steps."""
   import jax
-  from offline_scaling.envs import make_stacked_atari_env, make_vector_env
+  from offline_scaling.envs import make_stacked_atari_env
   from offline_scaling.train import evaluation
 
   def act(params, obs, rng):   # a random policy over the 6 actions
     return jax.random.randint(rng, obs.shape[:1], 0, 6)
 
-  make = lambda *a, **k: make_vector_env(*a, **k, make=make_stacked_atari_env)
   out = evaluation.evaluate_seeds(act, np.zeros((1,)), "SpaceInvaders", 1, 2, seed=3,
-                                  make_envs=make, clipped=True)
+                                  make=make_stacked_atari_env, clipped=True)
   again = evaluation.evaluate_seeds(act, np.zeros((1,)), "SpaceInvaders", 1, 2, seed=3,
-                                    make_envs=make)
+                                    make=make_stacked_atari_env)
   assert set(out) == {"returns", "clipped_returns"} and set(again) == {"returns"}
   np.testing.assert_array_equal(out["returns"], again["returns"])   # the same episodes
   assert out["returns"].shape == out["clipped_returns"].shape == (1, 2)

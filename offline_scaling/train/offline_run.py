@@ -22,7 +22,6 @@ from offline_scaling.data import pipeline
 from offline_scaling.data.expertise import (POSITIONS, RULES, episode_ranges, equal_episode_ranges,
                                            select_policies)
 from offline_scaling.data.sources import EpisodeSource
-from offline_scaling.envs import make_vector_env
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets.sizing import tree_param_count
 from offline_scaling.train import checkpoints, distributed, evaluation, loop, runs
@@ -145,9 +144,8 @@ def clipped_play(env: str, num_seeds: int, episodes: int, make_env: Callable) ->
   """`play` of the frame domains: `episodes` per seed of `make_env(env, seed=...)`,
   returning the game score and the clipped return of the same episodes."""
   def play(agent, params, act_kwargs, seed):
-    return evaluation.evaluate_seeds(
-        agent.act, params, env, num_seeds, episodes, seed=seed, clipped=True,
-        make_envs=lambda *a, **k: make_vector_env(*a, **k, make=make_env), **act_kwargs)
+    return evaluation.evaluate_seeds(agent.act, params, env, num_seeds, episodes, seed=seed,
+                                     clipped=True, make=make_env, **act_kwargs)
   return play
 
 
