@@ -176,8 +176,13 @@ def claim_d(df: pd.DataFrame) -> list[dict]:
       continue
     levels = sorted(g.expertise.unique())
     seeds = g.set_index(["expertise", "param_count"]).seed_returns
+    # A sweep still running may lack a step's two points: that step is not weighed yet.
+    steps = [(lo, hi) for lo, hi in zip(levels, levels[1:])
+             if (hi, small) in seeds.index and (lo, large) in seeds.index]
+    if not steps:
+      continue
     cells, sides = _level_steps((f"{lo:g}→{hi:g}", seeds[(hi, small)], seeds[(lo, large)])
-                                for lo, hi in zip(levels, levels[1:]))
+                                for lo, hi in steps)
     measured = (f"return of {small:,} params one level up minus {large:,} params at the level "
                 f"(×{large / small:.0f} the parameters): " + "; ".join(cells))
     rows.append(_row(env, "d", algo, measured, sides.count(1), sides.count(-1), len(sides)))

@@ -178,3 +178,13 @@ def test_several_envs_get_a_verdict_column_each():
 def test_one_size_leaves_size_against_quality_unjudged():
   df = _runs(lambda algo, e, n: 1000 * e)
   assert claims.claim_d(df[df.param_count == SIZES[-1]]) == []
+
+
+def test_a_sweep_still_running_weighs_only_the_level_steps_it_has():
+  df = _runs(lambda algo, e, n: 1000 * e)
+  # The smallest RFI model at e = 1.0 has not run yet: 0.6 → 1.0 cannot be weighed.
+  partial = df[~((df.algo == "rfi") & (df.expertise == 1.0) & (df.param_count == SIZES[0]))]
+  rfi = _one(pd.DataFrame(claims.claim_d(partial)), "d", "rfi")
+  assert rfi.measured.count("→") == 1 and "0.2→0.6" in rfi.measured and rfi.compared == 1
+  # Without e = 0.6, RFI has no step left to weigh: no row, rather than a guess.
+  assert {r["algo"] for r in claims.claim_d(partial[partial.expertise != 0.6])} == {"rci"}
