@@ -260,12 +260,17 @@ def bnsl_extrapolation(entries: list[dict]) -> plt.Figure:
   one panel per (env, algo), per expertise level the return's mean over seeds
   at each size and the BNSL fitted without the largest size(s), its prediction
   there dashed and its bootstrap band shaded; the y range is the data's
-  (`scaling.plot.y_limits`). Entries that failed to fit are left out."""
+  (`scaling.plot.y_limits`). Entries that failed to fit are left out; with
+  none fitted, the figure says why (the first entry's error)."""
   drawn = [e for e in entries if "per_x" in e]
   panels = sorted({(e["group"]["env"], e["group"]["algo"]) for e in drawn})
   fig, axes = _panels(max(len(panels), 1))
   colors = _colors(e["group"]["expertise"] for e in drawn)
   level = drawn[0].get("band_level") if drawn else None
+  if not drawn:   # e.g. a sweep still running, with fewer sizes than any law needs
+    axes[0].text(0.5, 0.5, "no BNSL fitted: " + (entries[0]["error"] if entries else "no fits"),
+                 ha="center", va="center", wrap=True, transform=axes[0].transAxes)
+    axes[0].set_axis_off()
   for ax, (env, algo) in zip(axes, panels):
     data, model = [], []
     for e in sorted((e for e in drawn if (e["group"]["env"], e["group"]["algo"]) == (env, algo)),

@@ -285,6 +285,9 @@ def test_the_bnsl_panels_draw_each_fit_its_held_out_mean_and_band(tmp_path):
   assert band.min() == pytest.approx(min(p["band"][0] for p in top["per_x"]))
   assert band.max() == pytest.approx(max(p["band"][1] for p in top["per_x"]))
   figures.plt.close(fig)
+  fig = figures.bnsl_extrapolation([{"group": {}, "error": "too few sizes"}])
+  assert [t.get_text() for t in fig.axes[0].texts] == ["no BNSL fitted: too few sizes"]
+  figures.plt.close(fig)
 
 
 def test_publish_copies_markdown_figures_and_csv_only(store, tmp_path):
