@@ -211,7 +211,7 @@ def side_by_side(ours: Learner, info: dict, peer: d3rlpy_peer.Peer | None,
   row = row_of(info, windows[0], peak, **fields)
   if peer:
     theirs = windows[1]
-    busy = windows[0].busy or theirs.busy
+    busy = any(w.busy for w in windows)
     ratios = [o / t for o, t in zip(windows[0].rates, theirs.rates)]
     row["peer"] = dict(name=peer_name, **theirs.record(),
                        updates_per_s=float(np.median(theirs.rates)), busy=busy,
@@ -267,7 +267,7 @@ def pybullet_rows(tmp: epath.Path, peak: float, peers: bool) -> dict:
   windows = alternate([one, many], F.repeats)
   one, many = row_of(one_info, windows[0], peak), row_of(many_info, windows[1], peak)
   what = f"{F.num_seeds} vmapped seeds of a {one['params']:,}-param BC vs one"
-  busy = windows[0].busy or windows[1].busy
+  busy = any(w.busy for w in windows)
   ratio = None if busy else one["updates_per_s"] / many["updates_per_s"]
   print(busy_line(what) if busy else f"{what}: {ratio:.2f}× the wall time of one")
   return dict(rows=rows, vmap=dict(one=one, many=many, busy=busy, wall_time_ratio=ratio))

@@ -243,11 +243,14 @@ def diversity_lines(df: pd.DataFrame) -> list[str]:
 
 
 def _standard_figures(df: pd.DataFrame, cond: pd.DataFrame, curves: pd.DataFrame,
-                      out: epath.Path, p: int | None) -> list[tuple[str, epath.Path]]:
-  """Figures 1–4 of `figures`, (title, PNG) each: of every run (`p` None), or
-  of the runs with P = `p`, each title and file name then saying so."""
+                      entries: list[dict], out: epath.Path, p: int | None
+                      ) -> list[tuple[str, epath.Path]]:
+  """Figures 1–4 and 7 (the BNSL fits, `entries`) of `figures`, (title, PNG)
+  each: of every run (`p` None), or of the runs with P = `p`, each title and
+  file name then saying so."""
   if p is not None:
     df, cond, curves = (t[t["num_policies"] == p] for t in (df, cond, curves))
+    entries = [e for e in entries if e["group"]["num_policies"] == p]
   drawn = [("Performance at scale vs expertise", "performance_vs_expertise",
             figures.performance_vs_expertise(df)),
            ("Model size vs data quality", "size_vs_quality", figures.size_vs_quality(df))]
@@ -255,6 +258,7 @@ def _standard_figures(df: pd.DataFrame, cond: pd.DataFrame, curves: pd.DataFrame
     drawn.append(("RCI conditioning", "conditioning", figures.conditioning(cond)))
   if len(curves):
     drawn.append(("Scaling over training", "training_curves", figures.training_curves(curves)))
+  drawn.append(("BNSL extrapolation", "bnsl_extrapolation", figures.bnsl_extrapolation(entries)))
   if p is None:
     return [(title, figures.save(fig, out, stem)) for title, stem, fig in drawn]
   for *_, fig in drawn:
@@ -294,8 +298,6 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
     drawn.append(("Performance at scale vs the number of experts",
                   figures.save(figures.performance_vs_diversity(df), out,
                                "performance_vs_diversity")))
-  for p in ps if show_p else [None]:
-    drawn += _standard_figures(df, cond, curves, out, p)
   fit_dir = out / "bnsl"
   fit_dir.mkdir(parents=True, exist_ok=True)
   groups = fits.group_records(_seed_records(df, keys), "param_count", "eval_return", keys)
@@ -305,10 +307,7 @@ def write_report(workdir: str | epath.Path, holdout: int = 1, n_bootstrap: int =
   entries.sort(key=lambda e: tuple(e["group"][k] for k in keys))   # P numerically
   (fit_dir / "fits.json").write_text(json.dumps(entries, indent=1))
   for p in ps if show_p else [None]:
-    at_p = [e for e in entries if p is None or e["group"]["num_policies"] == p]
-    stem, title = ("bnsl_extrapolation", "BNSL extrapolation") if p is None else (
-        f"bnsl_extrapolation_P{p}", f"BNSL extrapolation, P = {p}")
-    drawn.append((title, figures.save(figures.bnsl_extrapolation(at_p), out, stem)))
+    drawn += _standard_figures(df, cond, curves, entries, out, p)
 
   head = headline_table(df)
   experts = f"; P = {', '.join(map(str, ps))} experts per dataset" if show_p else ""
