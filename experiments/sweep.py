@@ -19,10 +19,14 @@ naming the `--set`. --dry_run prints each point, the collection left to play
 literal (a bare word is a string); the diversity axis, P experts per dataset
 at one expertise level, is `--set="num_policies=(5, 20, 50, 100)"
 --set="expertise=(1.0,)"`. `--report` writes the report when the points are
-done; `--publish=DIR` also copies it to DIR:
+done; `--publish=DIR` also copies it to DIR. `--archive=DIR` copies each
+finished point's records (a few KB, no checkpoints) to DIR/<point id>/ and
+counts the points archived there done, so a study whose workdir is lost
+resumes from its committed archive (it re-makes the data, not the points):
 
     python -m experiments.sweep --sweep=pybullet_repro --workdir=runs/repro \
-        --workers=2 --publish=docs/results/reproduction
+        --workers=2 --archive=docs/results/reproduction/points \
+        --publish=docs/results/reproduction
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ flags.DEFINE_integer("num_tasks", 1, "tasks the grid is partitioned over")
 flags.DEFINE_integer("workers", 1, "points run in parallel processes on this machine")
 flags.DEFINE_bool("dry_run", False, "print the plan and its cost, run nothing")
 flags.DEFINE_multi_string("set", [], "FIELD=VALUE override of a sweep field (repeatable)")
+flags.DEFINE_string("archive", None, "copy each finished point's records (result.json, logs; "
+                    "no checkpoints) here, and count the points archived here done (e.g. "
+                    "docs/results/reproduction/points: a study that outlives its workdir)")
 flags.DEFINE_bool("report", False, "write <workdir>/report/ when the sweep's points are done")
 flags.DEFINE_string("publish", None, "write the report and copy its markdown, PNGs and "
                     "results.csv here (e.g. docs/results/reproduction)")
@@ -113,7 +120,7 @@ def main(_):
     raise OfflineScalingError("--workdir is required")
   config = checked_sweep(F.sweep, F.set, F.workdir)
   if F.dry_run:
-    planned = sweep.plan(config, F.workdir, F.task_index, F.num_tasks)
+    planned = sweep.plan(config, F.workdir, F.task_index, F.num_tasks, F.archive)
     show_p = len(config.num_policies) > 1
     for p in planned:
       print(f"{p.run_id}  {'done' if p.done else 'todo'}  {p.point.label(show_p)}")
@@ -126,7 +133,7 @@ def main(_):
           f"{sweep.CPU_FLOPS_PER_S:.0e} FLOP/s)")
     return
   done = sweep.run_sweep(config, F.workdir, stage=F.stage, task_index=F.task_index,
-                         num_tasks=F.num_tasks, workers=F.workers)
+                         num_tasks=F.num_tasks, workers=F.workers, archive=F.archive)
   if not (F.report or F.publish) or F.stage not in ("all", "train"):
     print(f"done: {F.workdir}/runs; report: python -m experiments.report --workdir={F.workdir}")
     return

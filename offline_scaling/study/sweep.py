@@ -28,6 +28,7 @@ from etils import epath
 from offline_scaling.data.policy_table import write_json_atomic
 from offline_scaling.envs import canonical_name
 from offline_scaling.errors import OfflineScalingError
+from offline_scaling.study import archive as archives
 from offline_scaling.study import grid, sizing, stages
 from offline_scaling.nets import minatar as minatar_nets
 from offline_scaling.train import collect, online_dqn, runs
@@ -63,13 +64,17 @@ def runs_dir(workdir: str | epath.Path) -> epath.Path:
 
 
 def plan(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, task_index: int = 0,
-         num_tasks: int = 1) -> list[Planned]:
-  """This task's points (every `num_tasks`-th of the grid), done or not."""
+         num_tasks: int = 1, archive: str | epath.Path | None = None) -> list[Planned]:
+  """This task's points (every `num_tasks`-th of the grid), done or not (done:
+  with a result in `workdir`, or in `archive` when it exists)."""
   share = grid.partition(grid.points(sweep), task_index, num_tasks)
+  kept = (archives.archived(archive) if archive is not None and epath.Path(archive).exists()
+          else {})
   out = []
   for p in share:
     rid = grid.point_id(sweep, p)
-    out.append(Planned(p, rid, runs.read_result(runs_dir(workdir) / rid) is not None))
+    out.append(Planned(p, rid, rid in kept or
+                       runs.read_result(runs_dir(workdir) / rid) is not None))
   return out
 
 
@@ -232,8 +237,12 @@ def _data_stages(sweep, workdir, stage, task_index, num_tasks, workers, log) -> 
 
 def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
               stage: str = "all", task_index: int = 0, num_tasks: int = 1, workers: int = 1,
+              archive: str | epath.Path | None = None,
               log: Callable[[str], None] = print) -> list[dict]:
   """Runs this task's share of `stage`; returns the results of its finished points.
+
+  With `archive` (a directory, `study.archive`), the train stage first restores
+  the sweep's archived points into `workdir` and archives each point it finishes.
 
   Raises:
     OfflineScalingError: for a bad stage/partition or a run setting its run
@@ -258,6 +267,12 @@ def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
     return []
   data_dir = (str(stages.check_data(sweep, workdir)) if sweep.domain == "pybullet"
               else str(stages.data_dir(sweep, workdir)) if sweep.domain == "minatar" else "")
+  if archive is not None:
+    epath.Path(archive).mkdir(parents=True, exist_ok=True)
+    ids = {grid.point_id(sweep, p) for p in grid.partition(grid.points(sweep), task_index,
+                                                            num_tasks)}
+    restored = archives.restore(archive, runs_dir(workdir), ids)
+    log(f"archive {archive}: {len(restored)} point(s) restored")
   planned = plan(sweep, workdir, task_index, num_tasks)
   # Largest models first: the longest jobs start first (shorter makespan over
   # workers), and the points a reader checks first (performance at scale) land first.
@@ -282,6 +297,8 @@ def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
     elif result is None:
       log(f"{head}: running in another process, skipped")
     else:
+      if archive is not None:
+        archives.save(runs_dir(workdir) / p.run_id, archive)
       clipped = result.get("value_unit") == "clipped"
       unit = f", clipped; game score {result['eval_raw_return']:.1f}" if clipped else ""
       log(f"{head}: return {result['eval_return']:.1f} (best expert "
