@@ -29,16 +29,19 @@ RECORDS = (runs.RESULT_NAME, "point.json", "evals.jsonl", "metrics.jsonl",
            conditioning.RECORD_NAME)
 
 
-def _copy(src: epath.Path, dest: epath.Path) -> None:
-  """Copies the file `src` to `dest`, which never holds half a file."""
-  tmp = dest.parent / f".{dest.name}.tmp"
-  tmp.write_bytes(src.read_bytes())
-  os.replace(tmp, dest)
+def _copy_records(src: epath.Path, dest: epath.Path) -> None:
+  """Copies the `RECORDS` in directory `src` to `dest`, each whole (never half a
+  file) and result.json last (a point with a result never lacks its logs)."""
+  dest.mkdir(parents=True, exist_ok=True)
+  for name in sorted(RECORDS, key=lambda n: n == runs.RESULT_NAME):
+    if (src / name).exists():
+      tmp = dest / f".{name}.tmp"
+      tmp.write_bytes((src / name).read_bytes())
+      os.replace(tmp, dest / name)
 
 
 def save(run_dir: str | epath.Path, archive: str | epath.Path) -> epath.Path:
-  """Copies the records of the finished run in `run_dir` to `<archive>/<run id>/`
-  (result.json last, so an archived point is never missing its logs).
+  """Copies the records of the finished run in `run_dir` to `<archive>/<run id>/`.
 
   Raises:
     OfflineScalingError: the run has no result.
@@ -48,10 +51,7 @@ def save(run_dir: str | epath.Path, archive: str | epath.Path) -> epath.Path:
     raise OfflineScalingError(f"{run_dir / runs.RESULT_NAME} does not exist: only a "
                               "finished point is archived")
   dest = epath.Path(archive) / run_dir.name
-  dest.mkdir(parents=True, exist_ok=True)
-  for name in sorted(RECORDS, key=lambda n: n == runs.RESULT_NAME):
-    if (run_dir / name).exists():
-      _copy(run_dir / name, dest / name)
+  _copy_records(run_dir, dest)
   return dest
 
 
@@ -94,9 +94,6 @@ def restore(archive: str | epath.Path, runs_root: str | epath.Path,
     dest = epath.Path(runs_root) / rid
     if (run_ids is not None and rid not in run_ids) or runs.read_result(dest) is not None:
       continue
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in sorted(RECORDS, key=lambda n: n == runs.RESULT_NAME):
-      if (src / name).exists():
-        _copy(src / name, dest / name)
+    _copy_records(src, dest)
     restored.append(rid)
   return restored
