@@ -43,7 +43,7 @@ def main(_):
     config = common.load_sweep(F.sweep, F.set)
     run_ids = {grid.point_id(config, p) for p in grid.points(config)}
   if F.archive:
-    restored = archive.restore(F.archive, epath.Path(F.workdir) / "runs", run_ids)
+    restored, _ = archive.restore(F.archive, epath.Path(F.workdir) / "runs", run_ids)
     print(f"archive {F.archive}: {len(restored)} point(s) restored")
   out = report.write_report(F.workdir, holdout=F.holdout, n_bootstrap=F.n_bootstrap,
                             run_ids=run_ids)

@@ -6,7 +6,10 @@ KB: `RECORDS`) to `<archive>/<run id>/`; `restore` copies a sweep's archived
 points back into a work directory that lacks them, where the sweep counts
 them done (`study.sweep.plan`) and the report reads them as if they had run
 there. Run ids hash what decides a result (`study.grid.identity`), so an
-archived point is restored only into a sweep whose point it is.
+archived point is restored only into a sweep whose point it is; a sweep that
+makes its own data passes `accept`, which checks that the data made again
+are the data the point ran on (a PPO zoo or DQN replay trained again on
+another machine is not bit for bit the same: XLA's floats differ by CPU).
 
 Checkpoints are not archived: what needs a point's parameters (the RCI
 replays of `experiments.rci_conditioning`) needs the point re-run.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Collection
+from typing import Callable, Collection
 
 from etils import epath
 
@@ -82,18 +85,32 @@ def archived(archive: str | epath.Path) -> dict[str, epath.Path]:
 
 
 def restore(archive: str | epath.Path, runs_root: str | epath.Path,
-            run_ids: Collection[str] | None = None) -> list[str]:
+            run_ids: Collection[str] | None = None,
+            accept: Callable[[dict], bool] | None = None) -> tuple[list[str], list[str]]:
   """Copies the archived points (those in `run_ids`, or all) that have no result
-  under `runs_root` into `runs_root/<run id>/`; returns their ids.
+  under `runs_root` into `runs_root/<run id>/`.
 
   A point with a result under `runs_root` keeps it; a point that was running
   there (checkpoints, no result) takes the archived records and is done.
+
+  Args:
+    archive: the archive directory.
+    runs_root: where the points run (`<workdir>/runs`).
+    run_ids: the points to restore; None: all.
+    accept: `accept(result record) -> bool`: False leaves the point out (its
+      data differ from what it ran on); None accepts every point.
+
+  Returns:
+    (the ids restored, the ids `accept` left out).
   """
-  restored = []
+  restored, refused = [], []
   for rid, src in archived(archive).items():
     dest = epath.Path(runs_root) / rid
     if (run_ids is not None and rid not in run_ids) or runs.read_result(dest) is not None:
       continue
+    if accept is not None and not accept(runs.read_result(src)):
+      refused.append(rid)
+      continue
     _copy_records(src, dest)
     restored.append(rid)
-  return restored
+  return restored, refused

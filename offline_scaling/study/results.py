@@ -92,11 +92,16 @@ def load_results(workdir: str | epath.Path,
   `best_expert_value`, `num_policies_selected` (fewer than P where fewer were
   eligible), `num_transitions`, `selection_rule`, `domain`, and
   `config.<field>` for every config field.
+
+  Raises:
+    OfflineScalingError: no finished run; or two points of one sweep made on
+      different data (a policy with two values).
   """
-  rows = []
+  rows, values = [], {}
   for d in _run_dirs(workdir, run_ids):
     r = runs.read_result(d)
     point = read_point(d)
+    _check_same_data(values, point.get("sweep", ""), r)
     seeds = _seed_returns(r["eval"], _headline_prefix(r), _value_key(r))
     low, high = intervals.mean_ci(seeds)
     row = dict(run_id=r["run_id"], sweep=point.get("sweep", ""), env=r["env"], algo=r["algo"],
@@ -117,6 +122,23 @@ def load_results(workdir: str | epath.Path,
   if not rows:
     raise OfflineScalingError(f"no finished run under {epath.Path(workdir) / 'runs'}")
   return pd.DataFrame(rows)
+
+
+def _check_same_data(seen: dict, sweep: str, record: dict) -> None:
+  """Raises when a sweep's runs were made on different data: a policy whose
+  value differs between two of its points (e.g. points archived from a zoo
+  trained on another machine beside points of this one). `seen` maps (sweep,
+  env, policy id) to (value, run id) and grows; runs outside a sweep pass."""
+  if not sweep:
+    return
+  s = record["selection"]
+  for pid, value in zip(s["policy_ids"], s["values"]):
+    first = seen.setdefault((sweep, record["env"], pid), (value, record["run_id"]))
+    if first[0] != value:
+      raise OfflineScalingError(
+          f"runs {first[1]} and {record['run_id']} of sweep {sweep} were made on different "
+          f"data: policy {pid} has value {first[0]} in one and {value} in the other (a zoo "
+          "or replay made again on another machine?); report them apart")
 
 
 def _headline_prefix(record: dict) -> str:

@@ -25,13 +25,15 @@ from typing import Callable
 import ml_collections
 from etils import epath
 
+from offline_scaling.data.minatar_replay import MinatarReplaySource
 from offline_scaling.data.policy_table import write_json_atomic
+from offline_scaling.data.sources import PybulletSource
 from offline_scaling.envs import canonical_name
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.study import archive as archives
 from offline_scaling.study import grid, sizing, stages
 from offline_scaling.nets import minatar as minatar_nets
-from offline_scaling.train import collect, online_dqn, runs
+from offline_scaling.train import collect, minatar_run, offline_run, online_dqn, runs
 
 STAGES = ("all", "experts", "collect", "train")
 POINT_NAME = "point.json"
@@ -163,6 +165,30 @@ def replay_estimate(sweep: ml_collections.ConfigDict,
               hours=(total - done) / REPLAY_FRAMES_PER_S / 3600)
 
 
+def same_data(sweep: ml_collections.ConfigDict, points: dict[str, grid.Point],
+              data_dir: str) -> Callable[[dict], bool] | None:
+  """`archive.restore`'s check for a sweep that makes its own data (None for
+  one that reads fixed data): an archived point's recorded selection, its
+  policies and their values, is what the data in `data_dir` select for it now.
+  A zoo or replay trained again on another machine differs in its values.
+
+  Args:
+    sweep: the sweep.
+    points: run id -> point, the points that may be restored.
+    data_dir: the sweep's data (`stages.data_dir`).
+  """
+  if not stages.owns_data(sweep):
+    return None
+
+  def accept(record: dict) -> bool:
+    config = grid.run_config(sweep, points[record["run_id"]], data_dir)
+    source = (PybulletSource(config.data) if sweep.domain == "pybullet"
+              else MinatarReplaySource(minatar_run.data_root(config)))
+    now = offline_run.select(source, config)[1].to_dict()
+    return all(list(now[k]) == list(record["selection"][k]) for k in ("policy_ids", "values"))
+  return accept
+
+
 def _die_with_parent() -> None:
   """Worker initializer: the kernel kills this process when the sweep dies."""
   if sys.platform.startswith("linux"):
@@ -269,10 +295,13 @@ def run_sweep(sweep: ml_collections.ConfigDict, workdir: str | epath.Path, *,
               else str(stages.data_dir(sweep, workdir)) if sweep.domain == "minatar" else "")
   if archive is not None:
     epath.Path(archive).mkdir(parents=True, exist_ok=True)
-    ids = {grid.point_id(sweep, p) for p in grid.partition(grid.points(sweep), task_index,
-                                                            num_tasks)}
-    restored = archives.restore(archive, runs_dir(workdir), ids)
-    log(f"archive {archive}: {len(restored)} point(s) restored")
+    share = {grid.point_id(sweep, p): p for p in grid.partition(grid.points(sweep), task_index,
+                                                                num_tasks)}
+    restored, refused = archives.restore(archive, runs_dir(workdir), share,
+                                         same_data(sweep, share, data_dir))
+    log(f"archive {archive}: {len(restored)} point(s) restored" + (
+        f"; {len(refused)} archived point(s) ran on other data (e.g. a zoo trained on another "
+        "machine) and run again" if refused else ""))
   planned = plan(sweep, workdir, task_index, num_tasks)
   # Largest models first: the longest jobs start first (shorter makespan over
   # workers), and the points a reader checks first (performance at scale) land first.

@@ -19,8 +19,9 @@ from etils import epath
 from offline_scaling.agents import cql, imitation
 from offline_scaling.agents.base import Agent
 from offline_scaling.data import pipeline
-from offline_scaling.data.expertise import (POSITIONS, RULES, episode_ranges, equal_episode_ranges,
-                                           select_policies)
+from offline_scaling.data.expertise import (POSITIONS, RULES, Selection, episode_ranges,
+                                           equal_episode_ranges, select_policies)
+from offline_scaling.data.policy_table import PolicyRecord
 from offline_scaling.data.sources import EpisodeSource
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.nets.sizing import tree_param_count
@@ -149,6 +150,21 @@ def clipped_play(env: str, num_seeds: int, episodes: int, make_env: Callable) ->
   return play
 
 
+def select(source: EpisodeSource,
+           config: ml_collections.ConfigDict) -> tuple[list[PolicyRecord], Selection]:
+  """The source's policies of `config.env`, and those a run of `config` trains
+  on (`select_policies` at its level, P and rule).
+
+  Raises:
+    OfflineScalingError: the source has no policy of the env.
+  """
+  table = [p for p in source.policies() if p.env == config.env]
+  if not table:
+    raise OfflineScalingError(f"the data source has no policy for '{config.env}'")
+  return table, select_policies(table, config.expertise, config.num_policies,
+                                config.selection_rule)
+
+
 def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain: str,
         algo: str, source: EpisodeSource, build_agent: Callable[[pipeline.DatasetStats], Agent],
         play: PlayFn, deterministic_eval: bool = False, progress: bool = True,
@@ -198,11 +214,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
   if done:
     return done
 
-  table = [p for p in source.policies() if p.env == config.env]
-  if not table:
-    raise OfflineScalingError(f"the data source has no policy for '{config.env}'")
-  selection = select_policies(table, config.expertise, config.num_policies,
-                              config.selection_rule)
+  table, selection = select(source, config)
   if len(selection.policy_ids) < jax.process_count():
     raise OfflineScalingError(
         f"{len(selection.policy_ids)} policies selected for {jax.process_count()} processes: "

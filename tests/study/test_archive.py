@@ -46,11 +46,32 @@ def test_a_fresh_workdir_resumes_from_the_archive_and_reports_the_same(smoke, tm
   assert not list(sweep.runs_dir(second).glob("*/checkpoints"))
 
   bare = tmp_path / "bare"   # no zoo, no episodes: the report needs only the records
-  assert sorted(archive.restore(kept, bare / "runs")) == sorted(ids)
-  assert archive.restore(kept, bare / "runs") == []   # a point with a result keeps it
+  assert sorted(archive.restore(kept, bare / "runs")[0]) == sorted(ids)
+  assert archive.restore(kept, bare / "runs") == ([], [])   # a point with a result keeps it
   original = results.load_results(first).drop(columns="run_id")
   pd.testing.assert_frame_equal(results.load_results(bare).drop(columns="run_id"), original)
   pd.testing.assert_frame_equal(results.curves_table(bare), results.curves_table(first))
+
+  # A zoo made again on another machine: the same policies, other values.
+  other = _fresh(zoo, tmp_path / "other")
+  table = other / "episodes" / "policy_table.json"
+  rows = json.loads(table.read_text())
+  for row in rows["policies"]:
+    row["value"] += 0.5
+  table.write_text(json.dumps(rows))
+  points = {grid.point_id(config, p): p for p in grid.points(config)}
+  restored, refused = archive.restore(kept, other / "runs", points,
+                                      sweep.same_data(config, points, str(other / "episodes")))
+  assert restored == [] and sorted(refused) == sorted(ids)
+  assert not list(sweep.runs_dir(other).glob("*/result.json"))
+
+  # Points of one sweep made on two zoos are never reported together.
+  moved = bare / "runs" / sorted(ids)[0] / "result.json"
+  record = json.loads(moved.read_text())
+  record["selection"]["values"][-1] += 0.5
+  moved.write_text(json.dumps(record))
+  with pytest.raises(OfflineScalingError, match="were made on different data: policy"):
+    results.load_results(bare)
 
 
 def test_a_hand_edited_or_missing_archive_is_one_clear_message(smoke, tmp_path):
