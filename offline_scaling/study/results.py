@@ -132,7 +132,7 @@ def _check_same_data(seen: dict, sweep: str, record: dict) -> None:
   if not sweep:
     return
   s = record["selection"]
-  for pid, value in zip(s["policy_ids"], s["values"]):
+  for pid, value in zip(s["policy_ids"], s.get("values", ())):   # (none: synthetic records)
     first = seen.setdefault((sweep, record["env"], pid), (value, record["run_id"]))
     if first[0] != value:
       raise OfflineScalingError(
