@@ -25,9 +25,8 @@ from typing import Callable
 import ml_collections
 from etils import epath
 
-from offline_scaling.data.minatar_replay import MinatarReplaySource
+from offline_scaling.data import policy_table
 from offline_scaling.data.policy_table import write_json_atomic
-from offline_scaling.data.sources import PybulletSource
 from offline_scaling.envs import canonical_name
 from offline_scaling.errors import OfflineScalingError
 from offline_scaling.study import archive as archives
@@ -180,11 +179,15 @@ def same_data(sweep: ml_collections.ConfigDict, points: dict[str, grid.Point],
   if not stages.owns_data(sweep):
     return None
 
+  tables = {}   # each data root's policy table, read once
+
   def accept(record: dict) -> bool:
     config = grid.run_config(sweep, points[record["run_id"]], data_dir)
-    source = (PybulletSource(config.data) if sweep.domain == "pybullet"
-              else MinatarReplaySource(minatar_run.data_root(config)))
-    now = offline_run.select(source, config)[1].to_dict()
+    root = (epath.Path(config.data) if sweep.domain == "pybullet"
+            else minatar_run.data_root(config))
+    if root not in tables:
+      tables[root] = policy_table.read_policy_table(root / policy_table.TABLE_NAME)
+    now = offline_run.select(tables[root], config)[1].to_dict()
     return all(list(now[k]) == list(record["selection"][k]) for k in ("policy_ids", "values"))
   return accept
 

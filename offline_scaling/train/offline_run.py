@@ -150,15 +150,15 @@ def clipped_play(env: str, num_seeds: int, episodes: int, make_env: Callable) ->
   return play
 
 
-def select(source: EpisodeSource,
+def select(policies: list[PolicyRecord],
            config: ml_collections.ConfigDict) -> tuple[list[PolicyRecord], Selection]:
-  """The source's policies of `config.env`, and those a run of `config` trains
-  on (`select_policies` at its level, P and rule).
+  """The policies of `config.env` (of a source's `policies()`), and those a
+  run of `config` trains on (`select_policies` at its level, P and rule).
 
   Raises:
-    OfflineScalingError: the source has no policy of the env.
+    OfflineScalingError: there is no policy of the env.
   """
-  table = [p for p in source.policies() if p.env == config.env]
+  table = [p for p in policies if p.env == config.env]
   if not table:
     raise OfflineScalingError(f"the data source has no policy for '{config.env}'")
   return table, select_policies(table, config.expertise, config.num_policies,
@@ -214,7 +214,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | epath.Path, *, domain:
   if done:
     return done
 
-  table, selection = select(source, config)
+  table, selection = select(source.policies(), config)
   if len(selection.policy_ids) < jax.process_count():
     raise OfflineScalingError(
         f"{len(selection.policy_ids)} policies selected for {jax.process_count()} processes: "
